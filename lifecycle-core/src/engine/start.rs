@@ -1,0 +1,204 @@
+//! The start scheduler: Kahn's algorithm with in-degree counters; start hooks polled
+//! concurrently in one `FuturesUnordered`; rollback on the first failure.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+
+use super::{lock, Engine, ServiceTiming, StartupReport};
+use crate::error::{Panicked, TimedOut};
+use crate::events::ServiceIndex;
+use crate::task::TaskSpawner;
+use crate::{BoxError, Phase, ServiceError, StartError, State};
+
+/// Aborts everything if a start is dropped half-way, so no task outlives a lost start future.
+struct AbortOnDrop<'a> {
+    engine: &'a Engine,
+    armed: bool,
+}
+
+impl Drop for AbortOnDrop<'_> {
+    fn drop(&mut self) {
+        if self.armed {
+            self.engine.abort_all("start dropped before it finished");
+        }
+    }
+}
+
+impl Engine {
+    /// Starts every service in dependency order; on failure or `cancel`, rolls back.
+    pub(crate) async fn start(
+        self: &Arc<Self>,
+        cancel: &CancellationToken,
+    ) -> Result<Arc<StartupReport>, StartError> {
+        let mut guard = AbortOnDrop {
+            engine: self,
+            armed: true,
+        };
+        let began = Instant::now();
+        let n = self.nodes.len();
+        let mut waiting_on: Vec<u32> = (0..n as ServiceIndex)
+            .map(|i| self.graph.deps(i).len() as u32)
+            .collect();
+        let mut ready: Vec<ServiceIndex> = (0..n as ServiceIndex)
+            .filter(|&i| waiting_on[i as usize] == 0)
+            .rev()
+            .collect();
+        let mut times: Vec<(Instant, Instant)> = vec![(began, began); n];
+        let mut order: Vec<ServiceIndex> = Vec::with_capacity(n);
+        let mut in_flight = FuturesUnordered::new();
+        let mut failure: Option<ServiceError> = None;
+
+        'schedule: loop {
+            while let Some(i) = ready.pop() {
+                self.set_state(i, State::Starting);
+                times[i as usize].0 = Instant::now();
+                if self.node(i).service.has_start_hook() {
+                    in_flight.push(self.run_start_hook(i));
+                } else {
+                    times[i as usize].1 = times[i as usize].0;
+                    self.mark_running(i, &mut waiting_on, &mut ready);
+                    order.push(i);
+                }
+            }
+            if in_flight.is_empty() {
+                break;
+            }
+            let (i, result) = tokio::select! {
+                biased;
+                () = cancel.cancelled() => {
+                    failure = Some(ServiceError::new("registry", Phase::Cancelled, "start-up cancelled".into()));
+                    break 'schedule;
+                }
+                Some(done) = in_flight.next() => done,
+            };
+            times[i as usize].1 = Instant::now();
+            match result {
+                Ok(()) => {
+                    self.mark_running(i, &mut waiting_on, &mut ready);
+                    order.push(i);
+                }
+                Err((phase, source)) => {
+                    let node = self.node(i);
+                    tracing::error!(service = %node.name, %phase, error = %source, "start failed");
+                    let error = ServiceError::new(node.name.to_string(), phase, source);
+                    self.set_state(i, State::Failed);
+                    *lock(&node.failure) = Some(Arc::new(ServiceError::new(
+                        node.name.to_string(),
+                        phase,
+                        error.source.to_string().into(),
+                    )));
+                    failure = Some(error);
+                    break;
+                }
+            }
+        }
+
+        if let Some(error) = failure {
+            // Starts still in flight are dropped: they get no on_stop.
+            drop(in_flight);
+            for node_index in 0..n as ServiceIndex {
+                if self.node(node_index).state.get() == State::Starting {
+                    self.set_state(node_index, State::Stopped);
+                }
+            }
+            let rollback = self.stop_all().await;
+            guard.armed = false;
+            return Err(StartError {
+                error,
+                rollback: rollback.services.iter().map(|r| (**r).clone()).collect(),
+            });
+        }
+
+        guard.armed = false;
+        let report = Arc::new(self.startup_report(began, &times, &order));
+        *lock(&self.startup) = Some(Arc::clone(&report));
+        Ok(report)
+    }
+
+    /// The hook of one service, bounded by its start timeout, panics caught. One future type
+    /// for every service, so `FuturesUnordered` holds them without boxing the scheduler.
+    async fn run_start_hook(
+        &self,
+        i: ServiceIndex,
+    ) -> (ServiceIndex, Result<(), (Phase, BoxError)>) {
+        let node = self.node(i);
+        let hook = AssertUnwindSafe(node.service.start_hook()).catch_unwind();
+        let span = tracing::info_span!("start", service = %node.name);
+        let outcome = match node.options.start_timeout {
+            Some(limit) => match tokio::time::timeout(limit, hook).instrument(span).await {
+                Ok(r) => r,
+                Err(_) => return (i, Err((Phase::StartTimeout, Box::new(TimedOut(limit))))),
+            },
+            None => hook.instrument(span).await,
+        };
+        let result = match outcome {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err((Phase::Start, e)),
+            Err(panic) => Err((
+                Phase::StartPanic,
+                Box::new(Panicked::from_payload(&*panic)) as BoxError,
+            )),
+        };
+        (i, result)
+    }
+
+    /// Running: spawn its tasks, then release the dependents that waited only on it.
+    fn mark_running(
+        self: &Arc<Self>,
+        i: ServiceIndex,
+        waiting_on: &mut [u32],
+        ready: &mut Vec<ServiceIndex>,
+    ) {
+        let node = self.node(i);
+        Arc::clone(&node.service).spawn_all(&mut TaskSpawner::new(self, i));
+        self.set_state(i, State::Running);
+        tracing::info!(service = %node.name, "running");
+        for &dependent in self.graph.dependents(i) {
+            let count = &mut waiting_on[dependent as usize];
+            *count -= 1;
+            if *count == 0 {
+                ready.push(dependent);
+            }
+        }
+    }
+
+    fn startup_report(
+        &self,
+        began: Instant,
+        times: &[(Instant, Instant)],
+        order: &[ServiceIndex],
+    ) -> StartupReport {
+        let services = order
+            .iter()
+            .map(|&i| ServiceTiming {
+                service: self.node(i).name.to_string(),
+                began_after: times[i as usize].0 - began,
+                duration: times[i as usize].1 - times[i as usize].0,
+            })
+            .collect();
+        // Walk back from the last service to finish along its latest-finishing dependency.
+        let mut critical_path = Vec::new();
+        let mut current = order.iter().copied().max_by_key(|&i| times[i as usize].1);
+        while let Some(i) = current {
+            critical_path.push(self.node(i).name.to_string());
+            current = self
+                .graph
+                .deps(i)
+                .iter()
+                .copied()
+                .max_by_key(|&d| times[d as usize].1);
+        }
+        critical_path.reverse();
+        StartupReport {
+            total: began.elapsed(),
+            services,
+            critical_path,
+        }
+    }
+}

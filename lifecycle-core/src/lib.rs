@@ -1,0 +1,89 @@
+//! # lifecycle
+//!
+//! Declarative, compile-time checked lifecycles for async services on tokio.
+//!
+//! Derive [`Service`] on a struct, mark fields that are other services `#[depends_on]`, put
+//! background tasks in a `#[lifecycle_core::tasks]` impl block, and compose the application
+//! as a struct with `#[derive(Registry)]`. The registry starts services in dependency order
+//! (independent ones concurrently), rolls back on failure, stops them in reverse within
+//! deadlines, supervises their tasks, and never leaves a task behind.
+//!
+//! Without macros, the same engine is driven by hand-written [`Service`] impls and a
+//! [`DynRegistry`]:
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use lifecycle_core::{BoxError, DynRegistry, Service, TaskSpawner, TaskSpec};
+//!
+//! struct Database;
+//! impl Service for Database {
+//!     const NAME: &'static str = "Database";
+//!     async fn on_start(&self) -> Result<(), BoxError> { Ok(()) }
+//! }
+//!
+//! struct Refresh;
+//! impl Service for Refresh {
+//!     const NAME: &'static str = "Refresh";
+//!     const HAS_START_HOOK: bool = false;
+//!     const HAS_STOP_HOOK: bool = false;
+//!     fn dependencies() -> Vec<lifecycle_core::Dependency> {
+//!         vec![lifecycle_core::Dependency::of::<Database>()]
+//!     }
+//!     fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>) {
+//!         // Runs every 30 s; stops at once when the service stops.
+//!         tasks.spawn(TaskSpec::periodic("refresh", Duration::from_secs(30)), |_| async {});
+//!     }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let mut registry = DynRegistry::new();
+//! registry.add(Arc::new(Database));
+//! registry.add(Arc::new(Refresh));
+//! let running = registry.build()?.start().await?;
+//! let report = running.stop().await;
+//! assert_eq!(report.stop_order(), ["Refresh", "Database"]);
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+extern crate self as lifecycle_core;
+
+mod engine;
+mod error;
+pub mod events;
+mod graph;
+pub mod health;
+mod registry;
+mod service;
+#[cfg(feature = "signal")]
+mod signal;
+mod state;
+pub mod task;
+pub mod testing;
+
+pub use engine::{RegistryOptions, RegistryStopReport, ServiceTiming, StartupReport, StopReport};
+pub use error::{BoxError, BuildError, Panicked, Phase, RunError, ServiceError, StartError, TimedOut};
+pub use events::{Event, ServiceIndex};
+pub use health::{Health, HealthReport, IntoHealth, ServiceHealth};
+pub use registry::{
+    Built, BuiltRegistry, DynRegistry, FromRegistry, Provide, RegistryHandle, Registry, Resolver,
+    Running, RunningRegistry, ServiceId, Slot,
+};
+pub use service::{Dependency, Escalation, Service, ServiceOptions};
+pub use state::{State, StateCell};
+pub use task::{Cancel, Restart, Shutdown, TaskOutcome, TaskSpawner, TaskSpec};
+
+#[cfg(feature = "derive")]
+pub use lifecycle_derive::{Registry, Service, tasks};
+
+/// Not public API: what macro expansions call. May change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use std::any::TypeId;
+    pub use std::sync::Arc;
+    pub use std::time::Duration;
+    pub use tokio_util::sync::CancellationToken;
+}

@@ -1,0 +1,327 @@
+//! `DynRegistry`: services added at run time (many instances of one type, plugins).
+
+use std::any::TypeId;
+use std::borrow::Cow;
+use std::marker::PhantomData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio_util::sync::CancellationToken;
+
+use crate::engine::{Engine, ErasedService, Graph, Node, RegistryOptions};
+use crate::events::{Event, ServiceIndex};
+use crate::{BuildError, Dependency, RunningRegistry, Service, ServiceOptions, StartError, State};
+
+static NEXT_REGISTRY_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A service added to a [`DynRegistry`]; use it for edges and to get the service back.
+pub struct ServiceId<S: ?Sized = ()> {
+    index: ServiceIndex,
+    registry: u64,
+    _service: PhantomData<fn() -> Arc<S>>,
+}
+
+impl<S: ?Sized> Clone for ServiceId<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S: ?Sized> Copy for ServiceId<S> {}
+impl<S: ?Sized> std::fmt::Debug for ServiceId<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ServiceId({})", self.index)
+    }
+}
+
+impl<S: ?Sized> ServiceId<S> {
+    /// The service's index: registration order, as in [`Event`]s.
+    pub fn index(&self) -> ServiceIndex {
+        self.index
+    }
+
+    /// Forgets the type.
+    pub fn erase(self) -> ServiceId {
+        ServiceId {
+            index: self.index,
+            registry: self.registry,
+            _service: PhantomData,
+        }
+    }
+}
+
+struct Entry {
+    name: Cow<'static, str>,
+    service: Arc<dyn ErasedService>,
+    options: ServiceOptions,
+    keys: Vec<TypeId>,
+    declared: Vec<Dependency>,
+    explicit: Vec<ServiceIndex>,
+}
+
+/// A registry assembled at run time. Missing dependencies and cycles are errors of
+/// [`build`](Self::build) that name the path.
+///
+/// ```
+/// use std::sync::Arc;
+/// use lifecycle_core::{DynRegistry, Service};
+///
+/// struct Db;
+/// impl Service for Db { const NAME: &'static str = "Db"; }
+/// struct Worker;
+/// impl Service for Worker { const NAME: &'static str = "Worker"; }
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let mut registry = DynRegistry::new();
+/// let db = registry.add(Arc::new(Db));
+/// for n in 0..3 {
+///     let worker = registry.add_named(format!("worker-{n}"), Arc::new(Worker));
+///     registry.depends_on(worker, db)?;
+/// }
+/// let running = registry.build()?.start().await?;
+/// assert_eq!(running.stop().await.stop_order().last(), Some(&"Db"));
+/// # Ok(()) }
+/// ```
+pub struct DynRegistry {
+    id: u64,
+    entries: Vec<Entry>,
+    values: Vec<TypeId>,
+    options: RegistryOptions,
+}
+
+impl Default for DynRegistry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl DynRegistry {
+    /// An empty registry with default options.
+    pub fn new() -> Self {
+        Self::with_options(RegistryOptions::default())
+    }
+
+    /// An empty registry with `options`.
+    pub fn with_options(options: RegistryOptions) -> Self {
+        Self {
+            id: NEXT_REGISTRY_ID.fetch_add(1, Ordering::Relaxed),
+            entries: Vec::new(),
+            values: Vec::new(),
+            options,
+        }
+    }
+
+    /// Replaces the registry options.
+    pub fn set_options(&mut self, options: RegistryOptions) -> &mut Self {
+        self.options = options;
+        self
+    }
+
+    /// Adds a service under its type's name. Its declared dependencies are wired to the one
+    /// service (or value) of that type, unless you give explicit edges.
+    pub fn add<S: Service>(&mut self, service: Arc<S>) -> ServiceId<S> {
+        self.add_named(S::NAME, service)
+    }
+
+    /// Adds a service under `name` (for many instances of one type).
+    pub fn add_named<S: Service>(
+        &mut self,
+        name: impl Into<Cow<'static, str>>,
+        service: Arc<S>,
+    ) -> ServiceId<S> {
+        let index = self.entries.len() as ServiceIndex;
+        self.entries.push(Entry {
+            name: name.into(),
+            service,
+            options: S::OPTIONS,
+            keys: vec![TypeId::of::<S>()],
+            declared: S::dependencies(),
+            explicit: Vec::new(),
+        });
+        ServiceId {
+            index,
+            registry: self.id,
+            _service: PhantomData,
+        }
+    }
+
+    /// Overrides a service's options.
+    pub fn set_service_options<S: ?Sized>(
+        &mut self,
+        id: ServiceId<S>,
+        options: ServiceOptions,
+    ) -> Result<&mut Self, BuildError> {
+        self.entry(id.erase())?.options = options;
+        Ok(self)
+    }
+
+    /// Lets `id` satisfy dependencies on `K` too (typically `dyn Trait`).
+    pub fn provide<K: ?Sized + 'static, S: ?Sized>(
+        &mut self,
+        id: ServiceId<S>,
+    ) -> Result<&mut Self, BuildError> {
+        self.entry(id.erase())?.keys.push(TypeId::of::<K>());
+        Ok(self)
+    }
+
+    /// Registers a plain value type: dependencies on `T` are satisfied, with no lifecycle.
+    pub fn add_value<T: ?Sized + 'static>(&mut self) -> &mut Self {
+        self.values.push(TypeId::of::<T>());
+        self
+    }
+
+    /// `dependent` starts after, and stops before, `dependency`.
+    pub fn depends_on<A: ?Sized, B: ?Sized>(
+        &mut self,
+        dependent: ServiceId<A>,
+        dependency: ServiceId<B>,
+    ) -> Result<&mut Self, BuildError> {
+        let dependency = self.check(dependency.erase())?;
+        self.entry(dependent.erase())?.explicit.push(dependency);
+        Ok(self)
+    }
+
+    fn check(&self, id: ServiceId) -> Result<ServiceIndex, BuildError> {
+        if id.registry != self.id || id.index as usize >= self.entries.len() {
+            return Err(BuildError::UnknownService {
+                id: id.index as usize,
+            });
+        }
+        Ok(id.index)
+    }
+
+    fn entry(&mut self, id: ServiceId) -> Result<&mut Entry, BuildError> {
+        let index = self.check(id)?;
+        Ok(&mut self.entries[index as usize])
+    }
+
+    /// Resolves dependencies, checks for cycles and builds the engine. Nothing starts yet.
+    pub fn build(self) -> Result<BuiltRegistry, BuildError> {
+        let mut adjacency: Vec<Vec<ServiceIndex>> = Vec::with_capacity(self.entries.len());
+        for entry in &self.entries {
+            let mut deps = entry.explicit.clone();
+            for dependency in &entry.declared {
+                let covered = entry
+                    .explicit
+                    .iter()
+                    .any(|&e| self.entries[e as usize].keys.contains(&dependency.type_id));
+                if covered || self.values.contains(&dependency.type_id) {
+                    continue;
+                }
+                let mut providers = self
+                    .entries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| e.keys.contains(&dependency.type_id));
+                match (providers.next(), providers.count()) {
+                    (Some((i, _)), 0) => deps.push(i as ServiceIndex),
+                    (None, _) => {
+                        return Err(BuildError::MissingDependency {
+                            service: entry.name.to_string(),
+                            dependency: dependency.type_name.to_owned(),
+                        });
+                    }
+                    (Some(_), more) => {
+                        return Err(BuildError::AmbiguousDependency {
+                            service: entry.name.to_string(),
+                            dependency: dependency.type_name.to_owned(),
+                            count: more + 1,
+                        });
+                    }
+                }
+            }
+            deps.sort_unstable();
+            deps.dedup();
+            adjacency.push(deps);
+        }
+        let graph = Graph::from_adjacency(&adjacency);
+        if let Some(cycle) = graph.find_cycle() {
+            return Err(BuildError::Cycle {
+                path: cycle
+                    .iter()
+                    .map(|&i| self.entries[i as usize].name.to_string())
+                    .collect(),
+            });
+        }
+        let nodes = self
+            .entries
+            .into_iter()
+            .map(|e| Node::new(e.name, e.service, e.options))
+            .collect();
+        Ok(BuiltRegistry {
+            engine: Arc::new(Engine::new(nodes, graph, self.options)),
+            registry: self.id,
+        })
+    }
+}
+
+/// A registry that is wired and checked but not started.
+pub struct BuiltRegistry {
+    pub(crate) engine: Arc<Engine>,
+    registry: u64,
+}
+
+impl BuiltRegistry {
+    /// Starts every service in dependency order, independent ones concurrently. On the first
+    /// failure, in-flight starts are dropped and started services stop in reverse order.
+    pub async fn start(self) -> Result<RunningRegistry, StartError> {
+        self.start_until(&CancellationToken::new()).await
+    }
+
+    /// Like [`start`](Self::start), but cancelling `cancel` cancels start-up (and rolls back).
+    pub async fn start_until(self, cancel: &CancellationToken) -> Result<RunningRegistry, StartError> {
+        self.engine.start(cancel).await?;
+        Ok(RunningRegistry::new(self.engine, self.registry))
+    }
+
+    /// Installs SIGINT/SIGTERM handlers, starts, runs until a signal or an escalation, then
+    /// stops gracefully. A second signal aborts everything.
+    #[cfg(feature = "signal")]
+    pub async fn run_until_signal(self) -> Result<Arc<crate::RegistryStopReport>, crate::RunError> {
+        let mut signals = crate::signal::Signals::install()?;
+        let cancel = CancellationToken::new();
+        let registry = self.registry;
+        let engine = Arc::clone(&self.engine);
+        let start = self.engine.start(&cancel);
+        tokio::pin!(start);
+        let started = loop {
+            tokio::select! {
+                result = &mut start => break result,
+                () = signals.recv(), if !cancel.is_cancelled() => cancel.cancel(),
+            }
+        };
+        started?;
+        RunningRegistry::new(engine, registry)
+            .wait_for_signal_with(signals)
+            .await
+    }
+
+    /// Subscribes to the event stream before start-up, to see every transition.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
+        self.engine.events.subscribe()
+    }
+
+    /// The number of services.
+    pub fn len(&self) -> usize {
+        self.engine.nodes.len()
+    }
+
+    /// Whether there are no services.
+    pub fn is_empty(&self) -> bool {
+        self.engine.nodes.is_empty()
+    }
+
+    /// The dependency graph in Graphviz DOT.
+    pub fn to_dot(&self) -> String {
+        crate::graph::to_dot(&self.engine)
+    }
+
+    /// The dependency graph as a Mermaid flowchart.
+    pub fn to_mermaid(&self) -> String {
+        crate::graph::to_mermaid(&self.engine)
+    }
+
+    /// Every service's state (all New before start).
+    pub fn states(&self) -> Vec<(String, State)> {
+        crate::registry::running::states(&self.engine)
+    }
+}

@@ -1,0 +1,207 @@
+//! Background tasks: their specification, the [`Shutdown`] handle they receive, the spawner a
+//! service uses, and the supervision loop that runs inside each task.
+
+mod policy;
+mod shutdown;
+mod spawner;
+mod supervisor;
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+pub(crate) use policy::{Decision, Policy};
+pub use shutdown::Shutdown;
+pub use spawner::TaskSpawner;
+
+use crate::BoxError;
+
+/// When a task is restarted.
+///
+/// ```
+/// use lifecycle_core::Restart;
+/// assert_eq!("on_failure".parse::<Restart>(), Ok(Restart::OnFailure));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Restart {
+    /// Never: a failure marks the service Failed and escalates.
+    Never,
+    /// After a failure (error or panic), with backoff, within the intensity limit.
+    OnFailure,
+    /// After a failure and after a normal return.
+    Always,
+}
+
+impl std::str::FromStr for Restart {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "never" => Ok(Restart::Never),
+            "on_failure" => Ok(Restart::OnFailure),
+            "always" => Ok(Restart::Always),
+            other => Err(format!(
+                "unknown restart policy `{other}`: expected never, on_failure or always"
+            )),
+        }
+    }
+}
+
+/// How a task is stopped when its service is cancelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancel {
+    /// The task watches its [`Shutdown`] and returns by itself; it is aborted only at `stop_timeout`.
+    Cooperative,
+    /// The running future is dropped at once (for tasks that take no `Shutdown`).
+    Drop,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Schedule {
+    Continuous,
+    Every {
+        period: Duration,
+        initial_delay: Duration,
+    },
+}
+
+/// What a background task is and how it is supervised.
+///
+/// ```
+/// use std::time::Duration;
+/// use lifecycle_core::{Restart, TaskSpec};
+///
+/// let refresh = TaskSpec::periodic("refresh", Duration::from_secs(30))
+///     .backoff(Duration::from_secs(1), Duration::from_secs(60));
+/// let listen = TaskSpec::new("listen")
+///     .restart(Restart::OnFailure)
+///     .max_restarts(5, Duration::from_secs(60));
+/// assert_eq!(listen.name(), "listen");
+/// # let _ = refresh;
+/// ```
+#[derive(Debug, Clone)]
+pub struct TaskSpec {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) schedule: Schedule,
+    pub(crate) restart: Restart,
+    pub(crate) max_restarts: Option<u32>,
+    pub(crate) within: Duration,
+    pub(crate) backoff: Duration,
+    pub(crate) max_backoff: Duration,
+    pub(crate) jitter: f64,
+    pub(crate) cancel: Cancel,
+}
+
+impl TaskSpec {
+    /// A long-running task, not restarted by default (`Restart::Never`), stopped cooperatively.
+    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
+        Self {
+            name: name.into(),
+            schedule: Schedule::Continuous,
+            restart: Restart::Never,
+            max_restarts: None,
+            within: Duration::from_secs(60),
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(60),
+            jitter: 0.1,
+            cancel: Cancel::Cooperative,
+        }
+    }
+
+    /// A task run every `period` (first run at once; missed ticks are delayed, not bursted).
+    /// A failed run delays the next one by the backoff (`Restart::OnFailure` by default).
+    pub fn periodic(name: impl Into<Cow<'static, str>>, period: Duration) -> Self {
+        Self {
+            schedule: Schedule::Every {
+                period,
+                initial_delay: Duration::ZERO,
+            },
+            restart: Restart::OnFailure,
+            ..Self::new(name)
+        }
+    }
+
+    /// The task's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Delays a periodic task's first run. No effect on long-running tasks.
+    #[must_use]
+    pub fn initial_delay(mut self, delay: Duration) -> Self {
+        if let Schedule::Every { initial_delay, .. } = &mut self.schedule {
+            *initial_delay = delay;
+        }
+        self
+    }
+
+    /// The restart policy.
+    #[must_use]
+    pub fn restart(mut self, restart: Restart) -> Self {
+        self.restart = restart;
+        self
+    }
+
+    /// Intensity limit: more than `max` restarts within `within` marks the service Failed.
+    #[must_use]
+    pub fn max_restarts(mut self, max: u32, within: Duration) -> Self {
+        self.max_restarts = Some(max);
+        self.within = within;
+        self
+    }
+
+    /// Exponential backoff from `base`, doubling per consecutive failure, capped at `max`.
+    #[must_use]
+    pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.backoff = base;
+        self.max_backoff = max.max(base);
+        self
+    }
+
+    /// Jitter as a fraction in `0.0..=1.0`: each delay is shortened by up to this much, at
+    /// random (seeded by the registry, so tests are repeatable). Default 0.1.
+    #[must_use]
+    pub fn jitter(mut self, fraction: f64) -> Self {
+        self.jitter = if fraction.is_finite() {
+            fraction.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
+        self
+    }
+
+    /// How the task is stopped: cooperatively (default) or by dropping its future.
+    #[must_use]
+    pub fn cancel(mut self, cancel: Cancel) -> Self {
+        self.cancel = cancel;
+        self
+    }
+}
+
+/// What a task run may return: `()` or `Result<(), E>` with `E: Into<BoxError>`
+/// (`anyhow::Result<()>` and `io::Result<()>` included).
+///
+/// ```
+/// use lifecycle_core::TaskOutcome;
+/// assert!(().into_task_result().is_ok());
+/// assert!(Err::<(), _>(std::io::Error::other("x")).into_task_result().is_err());
+/// ```
+#[diagnostic::on_unimplemented(
+    message = "a background task must return `()` or `Result<(), E>` where `E: Into<BoxError>`, not `{Self}`",
+    label = "this return type is not a task outcome",
+    note = "`anyhow::Result<()>`, `std::io::Result<()>` and `Result<(), YourError>` all work"
+)]
+pub trait TaskOutcome {
+    /// The conversion.
+    fn into_task_result(self) -> Result<(), BoxError>;
+}
+
+impl TaskOutcome for () {
+    fn into_task_result(self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+impl<E: Into<BoxError>> TaskOutcome for Result<(), E> {
+    fn into_task_result(self) -> Result<(), BoxError> {
+        self.map_err(Into::into)
+    }
+}
