@@ -56,6 +56,7 @@ mod error;
 pub mod events;
 mod graph;
 pub mod health;
+mod macro_support;
 mod registry;
 mod service;
 #[cfg(feature = "signal")]
@@ -82,7 +83,11 @@ pub use lifecycle_derive::{Registry, Service, tasks};
 /// Not public API: what macro expansions call. May change in any release.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::macro_support::{
+        DeclaresTasks, DependencyField, HookOutcome, TaskBlock, assert_send,
+    };
     pub use std::any::TypeId;
+    pub use std::future::Future;
     pub use std::sync::Arc;
     pub use std::time::Duration;
     pub use tokio_util::sync::CancellationToken;

@@ -5,7 +5,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use crate::{BuildError, BuiltRegistry, RunningRegistry, StartError};
+use crate::{BuildError, BuiltRegistry, RegistryStopReport, RunningRegistry, StartError};
 
 /// A compile-time composition of services and values. Implemented by `#[derive(Registry)]`.
 pub trait Registry: Sized + 'static {
@@ -170,7 +170,7 @@ impl<R: Registry> Built<R> {
     #[cfg(feature = "signal")]
     pub async fn run_until_signal(
         self,
-    ) -> Result<Arc<crate::RegistryStopReport>, crate::RunError> {
+    ) -> Result<Arc<RegistryStopReport>, crate::RunError> {
         self.inner.run_until_signal().await
     }
 }
@@ -203,7 +203,7 @@ impl<R: Registry> Running<R> {
     #[cfg(feature = "signal")]
     pub async fn run_until_signal(
         self,
-    ) -> Result<Arc<crate::RegistryStopReport>, crate::RunError> {
+    ) -> Result<Arc<RegistryStopReport>, crate::RunError> {
         self.inner.run_until_signal().await
     }
 }
