@@ -44,7 +44,9 @@ impl Engine {
         let mut reports = Vec::new();
         loop {
             while let Some(i) = ready.pop() {
-                if self.node(i).state.get() == State::New {
+                let state = self.node(i).state.get();
+                // Never started, or already ended (failed start, dropped start): nothing to stop.
+                if state == State::New || (state.is_terminal() && !self.node(i).stop_report.initialized()) {
                     self.release_deps(i, member, &mut waiting_on, &mut ready);
                 } else {
                     in_flight.push(self.stop_service(i, deadline));

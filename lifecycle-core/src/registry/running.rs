@@ -170,6 +170,22 @@ impl RunningRegistry {
     }
 }
 
+impl std::fmt::Debug for RunningRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunningRegistry")
+            .field("services", &self.states())
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for RegistryHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryHandle")
+            .field("services", &self.states())
+            .finish_non_exhaustive()
+    }
+}
+
 impl Drop for RunningRegistry {
     fn drop(&mut self) {
         if !self.handle.engine.is_stopped() {
