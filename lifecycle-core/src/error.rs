@@ -32,7 +32,9 @@ pub enum BuildError {
         path: Vec<String>,
     },
     /// A service depends on a type nothing in the registry provides.
-    #[error("`{service}` depends on `{dependency}`, which no service or value in the registry provides")]
+    #[error(
+        "`{service}` depends on `{dependency}`, which no service or value in the registry provides"
+    )]
     MissingDependency {
         /// The service that declared the dependency.
         service: String,
@@ -52,7 +54,9 @@ pub enum BuildError {
         count: usize,
     },
     /// An instance the builder must be given was not given.
-    #[error("`{field}` of `{registry}` has no instance: pass one with `.{field}(…)` on the builder")]
+    #[error(
+        "`{field}` of `{registry}` has no instance: pass one with `.{field}(…)` on the builder"
+    )]
     MissingInstance {
         /// The registry type.
         registry: &'static str,

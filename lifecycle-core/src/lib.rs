@@ -66,11 +66,13 @@ pub mod task;
 pub mod testing;
 
 pub use engine::{RegistryOptions, RegistryStopReport, ServiceTiming, StartupReport, StopReport};
-pub use error::{BoxError, BuildError, Panicked, Phase, RunError, ServiceError, StartError, TimedOut};
+pub use error::{
+    BoxError, BuildError, Panicked, Phase, RunError, ServiceError, StartError, TimedOut,
+};
 pub use events::{Event, ServiceIndex};
 pub use health::{Health, HealthReport, IntoHealth, ServiceHealth};
 pub use registry::{
-    Built, BuiltRegistry, DynRegistry, FromRegistry, Provide, RegistryHandle, Registry, Resolver,
+    Built, BuiltRegistry, DynRegistry, FromRegistry, Provide, Registry, RegistryHandle, Resolver,
     Running, RunningRegistry, ServiceId, Slot,
 };
 pub use service::{Dependency, Escalation, Service, ServiceOptions};

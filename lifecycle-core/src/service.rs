@@ -6,9 +6,9 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::BoxError;
 use crate::health::Health;
 use crate::task::TaskSpawner;
-use crate::BoxError;
 
 /// What happens when a service fails past its restart policy.
 ///

@@ -107,10 +107,12 @@ impl StateCell {
             if !from.can_become(to) {
                 return Err(from);
             }
-            match self
-                .0
-                .compare_exchange_weak(current, to as u8, Ordering::AcqRel, Ordering::Acquire)
-            {
+            match self.0.compare_exchange_weak(
+                current,
+                to as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
                 Ok(_) => return Ok(from),
                 Err(actual) => current = actual,
             }

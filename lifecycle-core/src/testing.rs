@@ -95,7 +95,9 @@ impl Recorder {
 
 /// The number of tasks alive on the current runtime.
 pub fn alive_tasks() -> usize {
-    tokio::runtime::Handle::current().metrics().num_alive_tasks()
+    tokio::runtime::Handle::current()
+        .metrics()
+        .num_alive_tasks()
 }
 
 /// Panics unless no task is alive on the current runtime (after giving aborted tasks a few

@@ -70,36 +70,53 @@ fn check(spec: Vec<(Vec<usize>, Fault, u64)>) -> Result<(), TestCaseError> {
     let states = Arc::new(Mutex::new(vec![State::New; n]));
     let violations = Arc::new(Mutex::new(Vec::<String>::new()));
     let options = {
-        let (states, violations, deps) = (Arc::clone(&states), Arc::clone(&violations), deps.clone());
+        let (states, violations, deps) =
+            (Arc::clone(&states), Arc::clone(&violations), deps.clone());
         RegistryOptions::default()
             .seed(1)
             .shutdown_timeout(SHUTDOWN_TIMEOUT)
             .observe(move |event, _| {
-                let Event::State { service, to, .. } = *event else { return };
+                let Event::State { service, to, .. } = *event else {
+                    return;
+                };
                 let i = service as usize;
                 let mut states = states.lock().unwrap();
                 states[i] = to;
                 if to == State::Running && deps[i].iter().any(|&d| states[d] != State::Running) {
-                    violations.lock().unwrap().push(format!("{i} Running before its deps"));
+                    violations
+                        .lock()
+                        .unwrap()
+                        .push(format!("{i} Running before its deps"));
                 }
                 if to == State::Stopping {
                     for (j, dj) in deps.iter().enumerate() {
                         if dj.contains(&i) && states[j] == State::Running {
-                            violations.lock().unwrap().push(format!("{i} stopping while dependent {j} runs"));
+                            violations
+                                .lock()
+                                .unwrap()
+                                .push(format!("{i} stopping while dependent {j} runs"));
                         }
                     }
                 }
             })
     };
-    let any_start_fault = spec
-        .iter()
-        .any(|(_, f, _)| matches!(f, Fault::StartError | Fault::StartTimeout | Fault::StartPanic));
+    let any_start_fault = spec.iter().any(|(_, f, _)| {
+        matches!(
+            f,
+            Fault::StartError | Fault::StartTimeout | Fault::StartPanic
+        )
+    });
     runtime.block_on(async {
         let mut registry = DynRegistry::with_options(options);
         let mut ids = Vec::new();
         for (i, (_, fault, delay)) in spec.iter().enumerate() {
-            let mut probe = Probe { start_delay: Duration::from_millis(*delay), ..Probe::default() };
-            let mut opts = ServiceOptions::DEFAULT.start_timeout(Duration::from_secs(1)).stop_timeout(Duration::from_millis(100));
+            let mut probe = Probe {
+                start_delay: Duration::from_millis(*delay),
+                ..Probe::default()
+            };
+            let mut opts = ServiceOptions::DEFAULT
+                .start_timeout(Duration::from_secs(1))
+                .stop_timeout(Duration::from_millis(100));
             match fault {
                 Fault::None => probe.task = Some(ProbeTask::Periodic(Duration::from_secs(30))),
                 Fault::StartError => probe.start_error = Some("injected"),
@@ -122,20 +139,33 @@ fn check(spec: Vec<(Vec<usize>, Fault, u64)>) -> Result<(), TestCaseError> {
         }
         match registry.build().unwrap().start().await {
             Ok(running) => {
-                prop_assert!(!any_start_fault, "start succeeded despite an injected start fault");
+                prop_assert!(
+                    !any_start_fault,
+                    "start succeeded despite an injected start fault"
+                );
                 tokio::time::sleep(Duration::from_millis(10)).await;
                 let began = tokio::time::Instant::now();
                 let report = running.stop().await;
-                prop_assert!(began.elapsed() <= SHUTDOWN_TIMEOUT + Duration::from_millis(10), "stop took {:?}", began.elapsed());
+                prop_assert!(
+                    began.elapsed() <= SHUTDOWN_TIMEOUT + Duration::from_millis(10),
+                    "stop took {:?}",
+                    began.elapsed()
+                );
                 prop_assert_eq!(report.services.len(), n);
                 for s in states.lock().unwrap().iter() {
                     prop_assert_eq!(*s, State::Stopped);
                 }
             }
             Err(_) => {
-                prop_assert!(any_start_fault, "start failed without an injected start fault");
+                prop_assert!(
+                    any_start_fault,
+                    "start failed without an injected start fault"
+                );
                 for s in states.lock().unwrap().iter() {
-                    prop_assert!(matches!(s, State::New | State::Stopped | State::Failed), "state {s:?} after rollback");
+                    prop_assert!(
+                        matches!(s, State::New | State::Stopped | State::Failed),
+                        "state {s:?} after rollback"
+                    );
                 }
             }
         }

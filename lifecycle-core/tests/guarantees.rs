@@ -33,7 +33,12 @@ async fn lifecycle_transitions_are_recorded_in_order() {
     running.stop().await;
     assert_eq!(
         recorder.transitions_of("a"),
-        [State::Starting, State::Running, State::Stopping, State::Stopped]
+        [
+            State::Starting,
+            State::Running,
+            State::Stopping,
+            State::Stopped
+        ]
     );
 }
 
@@ -66,7 +71,11 @@ async fn periodic_30s_task_stops_within_1ms_of_virtual_time() {
     assert_eq!(runs.load(Ordering::SeqCst), 3, "runs at 0 s, 30 s, 60 s");
     let began = Instant::now();
     let report = running.stop().await;
-    assert!(began.elapsed() < MS, "stop took {:?} of virtual time", began.elapsed());
+    assert!(
+        began.elapsed() < MS,
+        "stop took {:?} of virtual time",
+        began.elapsed()
+    );
     assert!(report.is_clean(), "{}", report.summary());
     assert_no_tasks_alive().await;
 }
@@ -108,7 +117,11 @@ async fn child_tasks_are_tracked_and_aborted() {
     assert_eq!(began.elapsed(), 200 * MS);
     let ws = report.service("ws").unwrap();
     assert_eq!(ws.children_aborted, 1);
-    assert!(ws.tasks_aborted.is_empty(), "the acceptor itself returned: {:?}", ws.tasks_aborted);
+    assert!(
+        ws.tasks_aborted.is_empty(),
+        "the acceptor itself returned: {:?}",
+        ws.tasks_aborted
+    );
     assert_no_tasks_alive().await;
 }
 
@@ -141,8 +154,14 @@ async fn panicking_task_restarts_with_backoff_then_escalates() {
         }
         other => panic!("expected escalation, got {other}"),
     }
-    assert_eq!(recorder.transitions_of("listener").last(), Some(&State::Failed));
-    assert_eq!(recorder.transitions_of("bystander").last(), Some(&State::Stopped));
+    assert_eq!(
+        recorder.transitions_of("listener").last(),
+        Some(&State::Failed)
+    );
+    assert_eq!(
+        recorder.transitions_of("bystander").last(),
+        Some(&State::Stopped)
+    );
     let report = running.stop().await;
     assert!(report.escalated.is_some());
     assert_no_tasks_alive().await;
@@ -153,9 +172,15 @@ async fn panicking_task_restarts_with_backoff_then_escalates() {
 async fn stop_dependents_escalation_keeps_the_rest_running() {
     let (recorder, mut registry) = recorded();
     let spec = TaskSpec::new("t").restart(Restart::Never);
-    let failing = registry.add_named("failing", Arc::new(Probe::with_task(ProbeTask::Fails(spec))));
+    let failing = registry.add_named(
+        "failing",
+        Arc::new(Probe::with_task(ProbeTask::Fails(spec))),
+    );
     registry
-        .set_service_options(failing, ServiceOptions::DEFAULT.escalation(Escalation::StopDependents))
+        .set_service_options(
+            failing,
+            ServiceOptions::DEFAULT.escalation(Escalation::StopDependents),
+        )
         .unwrap();
     let dependent = registry.add_named("dependent", Arc::new(Probe::default()));
     registry.depends_on(dependent, failing).unwrap();
@@ -176,15 +201,31 @@ async fn stop_dependents_escalation_keeps_the_rest_running() {
 #[tokio::test(start_paused = true)]
 async fn start_is_dependency_ordered_and_parallel() {
     let (recorder, mut registry) = recorded();
-    let slow = |ms| Arc::new(Probe { start_delay: ms * MS, ..Probe::default() });
+    let slow = |ms| {
+        Arc::new(Probe {
+            start_delay: ms * MS,
+            ..Probe::default()
+        })
+    };
     let db = registry.add_named("db", slow(100));
     let cache = registry.add_named("cache", slow(100));
     let api = registry.add_named("api", slow(50));
-    registry.depends_on(api, db).unwrap().depends_on(api, cache).unwrap();
+    registry
+        .depends_on(api, db)
+        .unwrap()
+        .depends_on(api, cache)
+        .unwrap();
     let began = Instant::now();
     let running = registry.build().unwrap().start().await.unwrap();
-    assert_eq!(began.elapsed(), 150 * MS, "db and cache in parallel, then api");
-    assert_eq!(recorder.order_of(State::Running).last().map(String::as_str), Some("api"));
+    assert_eq!(
+        began.elapsed(),
+        150 * MS,
+        "db and cache in parallel, then api"
+    );
+    assert_eq!(
+        recorder.order_of(State::Running).last().map(String::as_str),
+        Some("api")
+    );
     let startup = running.startup_report();
     assert_eq!(startup.total, 150 * MS);
     assert_eq!(startup.critical_path.len(), 2);
@@ -198,18 +239,29 @@ async fn start_is_dependency_ordered_and_parallel() {
 #[tokio::test(start_paused = true)]
 async fn start_failure_rolls_back_in_reverse_order() {
     let (recorder, mut registry) = recorded();
-    let probe = |delay: u32, error| Probe { start_delay: delay * MS, start_error: error, ..Probe::default() };
+    let probe = |delay: u32, error| Probe {
+        start_delay: delay * MS,
+        start_error: error,
+        ..Probe::default()
+    };
     let db = registry.add_named("db", Arc::new(probe(10, None)));
     let cache = registry.add_named("cache", Arc::new(probe(20, None)));
     let flags = registry.add_named("flags", Arc::new(probe(30, Some("flags table missing"))));
-    let slow = Probe { start_delay: Duration::from_secs(10), ..Probe::default() };
+    let slow = Probe {
+        start_delay: Duration::from_secs(10),
+        ..Probe::default()
+    };
     let slow_stops = Arc::clone(&slow.stops);
     let in_flight = registry.add_named("slow", Arc::new(slow));
     let api = registry.add_named("api", Arc::new(probe(0, None)));
     registry.depends_on(cache, db).unwrap();
     registry.depends_on(flags, db).unwrap();
     registry.depends_on(in_flight, db).unwrap();
-    registry.depends_on(api, flags).unwrap().depends_on(api, cache).unwrap();
+    registry
+        .depends_on(api, flags)
+        .unwrap()
+        .depends_on(api, cache)
+        .unwrap();
 
     let err = registry.build().unwrap().start().await.unwrap_err();
     assert_eq!(err.error.service, "flags");
@@ -217,10 +269,23 @@ async fn start_failure_rolls_back_in_reverse_order() {
     assert!(err.to_string().contains("flags table missing"), "{err}");
     assert_eq!(recorder.order_of(State::Running), ["db", "cache"]);
     assert_eq!(recorder.order_of(State::Stopping), ["cache", "db"]);
-    assert_eq!(recorder.transitions_of("slow"), [State::Starting, State::Stopped]);
-    assert_eq!(slow_stops.load(Ordering::SeqCst), 0, "dropped start gets no on_stop");
-    assert_eq!(recorder.transitions_of("flags"), [State::Starting, State::Failed]);
-    assert!(recorder.transitions_of("api").is_empty(), "never started: stays New");
+    assert_eq!(
+        recorder.transitions_of("slow"),
+        [State::Starting, State::Stopped]
+    );
+    assert_eq!(
+        slow_stops.load(Ordering::SeqCst),
+        0,
+        "dropped start gets no on_stop"
+    );
+    assert_eq!(
+        recorder.transitions_of("flags"),
+        [State::Starting, State::Failed]
+    );
+    assert!(
+        recorder.transitions_of("api").is_empty(),
+        "never started: stays New"
+    );
     let rolled: Vec<_> = err.rollback.iter().map(|r| r.service.as_str()).collect();
     assert_eq!(rolled, ["cache", "db"]);
     assert_no_tasks_alive().await;
@@ -230,27 +295,57 @@ async fn start_failure_rolls_back_in_reverse_order() {
 #[tokio::test(start_paused = true)]
 async fn start_timeout_and_panic_are_reported() {
     let mut registry = DynRegistry::new();
-    let id = registry.add_named("hangs", Arc::new(Probe { start_delay: Duration::from_secs(3600), ..Probe::default() }));
-    registry.set_service_options(id, ServiceOptions::DEFAULT.start_timeout(Duration::from_secs(2))).unwrap();
+    let id = registry.add_named(
+        "hangs",
+        Arc::new(Probe {
+            start_delay: Duration::from_secs(3600),
+            ..Probe::default()
+        }),
+    );
+    registry
+        .set_service_options(
+            id,
+            ServiceOptions::DEFAULT.start_timeout(Duration::from_secs(2)),
+        )
+        .unwrap();
     let began = Instant::now();
     let err = registry.build().unwrap().start().await.unwrap_err();
     assert_eq!(began.elapsed(), Duration::from_secs(2));
     assert_eq!(err.error.phase, Phase::StartTimeout);
 
     let mut registry = DynRegistry::new();
-    registry.add_named("panics", Arc::new(Probe { start_panic: true, ..Probe::default() }));
+    registry.add_named(
+        "panics",
+        Arc::new(Probe {
+            start_panic: true,
+            ..Probe::default()
+        }),
+    );
     let err = registry.build().unwrap().start().await.unwrap_err();
     assert_eq!(err.error.phase, Phase::StartPanic);
-    assert!(err.error.source.to_string().contains("probe start panicked"));
+    assert!(
+        err.error
+            .source
+            .to_string()
+            .contains("probe start panicked")
+    );
 }
 
 // Guarantee 5: the whole stop is bounded by shutdown_timeout, whatever the depth.
 #[tokio::test(start_paused = true)]
 async fn shutdown_timeout_bounds_a_deep_chain() {
-    let mut registry = DynRegistry::with_options(RegistryOptions::default().shutdown_timeout(Duration::from_secs(1)));
+    let mut registry = DynRegistry::with_options(
+        RegistryOptions::default().shutdown_timeout(Duration::from_secs(1)),
+    );
     let mut previous = None;
     for i in 0..10 {
-        let id = registry.add_named(format!("s{i}"), Arc::new(Probe { stop_delay: Duration::from_secs(3), ..Probe::default() }));
+        let id = registry.add_named(
+            format!("s{i}"),
+            Arc::new(Probe {
+                stop_delay: Duration::from_secs(3),
+                ..Probe::default()
+            }),
+        );
         if let Some(p) = previous {
             registry.depends_on(id, p).unwrap();
         }
@@ -259,10 +354,22 @@ async fn shutdown_timeout_bounds_a_deep_chain() {
     let running = registry.build().unwrap().start().await.unwrap();
     let began = Instant::now();
     let report = running.stop().await;
-    assert!(began.elapsed() <= Duration::from_secs(1), "{:?}", began.elapsed());
+    assert!(
+        began.elapsed() <= Duration::from_secs(1),
+        "{:?}",
+        began.elapsed()
+    );
     assert_eq!(report.services.len(), 10);
-    let skipped = report.services.iter().filter(|s| s.errors.iter().any(|e| e.to_string().contains("skipped"))).count();
-    assert!(skipped >= 9, "hooks past the deadline are skipped: {}", report.summary());
+    let skipped = report
+        .services
+        .iter()
+        .filter(|s| s.errors.iter().any(|e| e.to_string().contains("skipped")))
+        .count();
+    assert!(
+        skipped >= 9,
+        "hooks past the deadline are skipped: {}",
+        report.summary()
+    );
 }
 
 // Guarantee 5: a failing stop hook is reported and the rest of the stop still runs.
@@ -270,12 +377,22 @@ async fn shutdown_timeout_bounds_a_deep_chain() {
 async fn stop_hook_errors_are_gathered() {
     let mut registry = DynRegistry::new();
     let db = registry.add_named("db", Arc::new(Probe::default()));
-    let api = registry.add_named("api", Arc::new(Probe { stop_error: Some("flush failed"), ..Probe::default() }));
+    let api = registry.add_named(
+        "api",
+        Arc::new(Probe {
+            stop_error: Some("flush failed"),
+            ..Probe::default()
+        }),
+    );
     registry.depends_on(api, db).unwrap();
     let running = registry.build().unwrap().start().await.unwrap();
     let report = running.stop().await;
     assert_eq!(report.stop_order(), ["api", "db"]);
-    assert!(report.service("api").unwrap().errors[0].to_string().contains("flush failed"));
+    assert!(
+        report.service("api").unwrap().errors[0]
+            .to_string()
+            .contains("flush failed")
+    );
     assert!(report.service("db").unwrap().is_clean());
 }
 
@@ -284,8 +401,15 @@ async fn stop_hook_errors_are_gathered() {
 #[tokio::test]
 async fn blocking_task_past_deadline_is_reported() {
     let mut registry = DynRegistry::new();
-    let id = registry.add_named("cruncher", Arc::new(Probe::with_task(ProbeTask::BlockingStuck(Duration::from_millis(300)))));
-    registry.set_service_options(id, ServiceOptions::DEFAULT.stop_timeout(10 * MS)).unwrap();
+    let id = registry.add_named(
+        "cruncher",
+        Arc::new(Probe::with_task(ProbeTask::BlockingStuck(
+            Duration::from_millis(300),
+        ))),
+    );
+    registry
+        .set_service_options(id, ServiceOptions::DEFAULT.stop_timeout(10 * MS))
+        .unwrap();
     let running = registry.build().unwrap().start().await.unwrap();
     let probe_runs = running.get(id).unwrap().runs.clone();
     while probe_runs.load(Ordering::SeqCst) == 0 {
@@ -293,8 +417,14 @@ async fn blocking_task_past_deadline_is_reported() {
     }
     let began = std::time::Instant::now();
     let report = running.stop().await;
-    assert!(began.elapsed() < Duration::from_millis(200), "stop waited for the blocking task");
-    assert_eq!(report.service("cruncher").unwrap().blocking_still_running, ["crunch"]);
+    assert!(
+        began.elapsed() < Duration::from_millis(200),
+        "stop waited for the blocking task"
+    );
+    assert_eq!(
+        report.service("cruncher").unwrap().blocking_still_running,
+        ["crunch"]
+    );
 }
 
 // Guarantee 8: dropping the guard cancels and aborts everything; no task survives.
@@ -311,13 +441,20 @@ async fn dropping_the_guard_aborts_every_task() {
     drop(running);
     assert_no_tasks_alive().await;
     assert_eq!(stops.load(Ordering::SeqCst), 0, "hooks do not run on drop");
-    assert_eq!(recorder.transitions_of("stuck").last(), Some(&State::Stopped));
+    assert_eq!(
+        recorder.transitions_of("stuck").last(),
+        Some(&State::Stopped)
+    );
 }
 
 // Guarantee 8: the guard can be dropped from another thread, outside any runtime.
 #[test]
 fn guard_dropped_on_a_plain_thread_aborts_tasks() {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let running = runtime.block_on(async {
         let mut registry = DynRegistry::new();
         registry.add_named("stuck", Arc::new(Probe::with_task(ProbeTask::Stuck)));
@@ -342,11 +479,21 @@ fn guard_dropped_on_a_plain_thread_aborts_tasks() {
 async fn dropped_start_future_leaves_no_task() {
     let mut registry = DynRegistry::new();
     let tick = registry.add_named("tick", Arc::new(Probe::periodic(Duration::from_secs(1))));
-    let slow = registry.add_named("slow", Arc::new(Probe { start_delay: Duration::from_secs(10), ..Probe::default() }));
+    let slow = registry.add_named(
+        "slow",
+        Arc::new(Probe {
+            start_delay: Duration::from_secs(10),
+            ..Probe::default()
+        }),
+    );
     registry.depends_on(slow, tick).unwrap();
     let built = registry.build().unwrap();
     let start = built.start();
-    assert!(tokio::time::timeout(Duration::from_secs(1), start).await.is_err());
+    assert!(
+        tokio::time::timeout(Duration::from_secs(1), start)
+            .await
+            .is_err()
+    );
     assert_no_tasks_alive().await;
 }
 
@@ -362,17 +509,27 @@ impl Service for Checked {
 
 #[tokio::test(start_paused = true)]
 async fn health_checks_run_concurrently_with_a_timeout() {
-    let mut registry = DynRegistry::with_options(RegistryOptions::default().health_timeout(Duration::from_secs(1)));
+    let mut registry = DynRegistry::with_options(
+        RegistryOptions::default().health_timeout(Duration::from_secs(1)),
+    );
     registry.add_named("ok", Arc::new(Checked(Health::Healthy, 900 * MS)));
-    registry.add_named("degraded", Arc::new(Checked(Health::degraded("slow disk"), 900 * MS)));
+    registry.add_named(
+        "degraded",
+        Arc::new(Checked(Health::degraded("slow disk"), 900 * MS)),
+    );
     let running = registry.build().unwrap().start().await.unwrap();
     let began = Instant::now();
     let report = running.health().await;
     assert_eq!(began.elapsed(), 900 * MS, "checks ran concurrently");
     assert!(report.ready && report.live);
 
-    let mut registry = DynRegistry::with_options(RegistryOptions::default().health_timeout(Duration::from_secs(1)));
-    registry.add_named("hangs", Arc::new(Checked(Health::Healthy, Duration::from_secs(3600))));
+    let mut registry = DynRegistry::with_options(
+        RegistryOptions::default().health_timeout(Duration::from_secs(1)),
+    );
+    registry.add_named(
+        "hangs",
+        Arc::new(Checked(Health::Healthy, Duration::from_secs(3600))),
+    );
     registry.add_named("sick", Arc::new(Checked(Health::unhealthy("db down"), MS)));
     let running2 = registry.build().unwrap().start().await.unwrap();
     let report = running2.health().await;
@@ -397,7 +554,13 @@ fn build_reports_cycles_missing_and_ambiguous_dependencies() {
     let a = registry.add_named("a", Arc::new(Checked(Health::Healthy, MS)));
     let b = registry.add_named("b", Arc::new(Checked(Health::Healthy, MS)));
     let c = registry.add_named("c", Arc::new(Checked(Health::Healthy, MS)));
-    registry.depends_on(a, b).unwrap().depends_on(b, c).unwrap().depends_on(c, a).unwrap();
+    registry
+        .depends_on(a, b)
+        .unwrap()
+        .depends_on(b, c)
+        .unwrap()
+        .depends_on(c, a)
+        .unwrap();
     match registry.build() {
         Err(BuildError::Cycle { path }) => assert_eq!(path, ["a", "b", "c", "a"]),
         other => panic!("expected a cycle, got {:?}", other.err()),
@@ -413,13 +576,19 @@ fn build_reports_cycles_missing_and_ambiguous_dependencies() {
     registry.add(Arc::new(NeedsDb));
     registry.add_named("p1", Arc::new(Probe::default()));
     registry.add_named("p2", Arc::new(Probe::default()));
-    assert!(matches!(registry.build().err(), Some(BuildError::AmbiguousDependency { count: 2, .. })));
+    assert!(matches!(
+        registry.build().err(),
+        Some(BuildError::AmbiguousDependency { count: 2, .. })
+    ));
 
     let mut other = DynRegistry::new();
     let foreign = other.add(Arc::new(NeedsDb));
     let mut registry = DynRegistry::new();
     let mine = registry.add(Arc::new(NeedsDb));
-    assert!(matches!(registry.depends_on(mine, foreign), Err(BuildError::UnknownService { .. })));
+    assert!(matches!(
+        registry.depends_on(mine, foreign),
+        Err(BuildError::UnknownService { .. })
+    ));
 }
 
 // Guarantee 9: the graph as DOT and Mermaid.
@@ -434,5 +603,8 @@ fn graph_renders_as_dot_and_mermaid() {
         built.to_dot(),
         "digraph services {\n    rankdir=LR;\n    s0 [label=\"db\"];\n    s1 [label=\"api \\\"v2\\\"\"];\n    s1 -> s0;\n}\n"
     );
-    assert_eq!(built.to_mermaid(), "flowchart LR\n    s0[\"db\"]\n    s1[\"api #quot;v2#quot;\"]\n    s1 --> s0\n");
+    assert_eq!(
+        built.to_mermaid(),
+        "flowchart LR\n    s0[\"db\"]\n    s1[\"api #quot;v2#quot;\"]\n    s1 --> s0\n"
+    );
 }

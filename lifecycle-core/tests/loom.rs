@@ -47,7 +47,11 @@ fn racing_terminal_transitions_have_exactly_one_winner() {
                 thread::spawn(move || cell.transition(to).is_ok())
             })
             .collect();
-        let wins = racers.into_iter().map(|t| t.join().unwrap()).filter(|w| *w).count();
+        let wins = racers
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|w| *w)
+            .count();
         assert_eq!(wins, 1);
         assert!(cell.get().is_terminal());
     });
@@ -63,7 +67,11 @@ fn concurrent_starts_admit_one() {
                 thread::spawn(move || cell.transition(State::Starting).is_ok())
             })
             .collect();
-        let wins = racers.into_iter().map(|t| t.join().unwrap()).filter(|w| *w).count();
+        let wins = racers
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|w| *w)
+            .count();
         assert_eq!(wins, 1);
     });
 }

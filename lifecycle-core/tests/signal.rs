@@ -26,28 +26,49 @@ async fn run_until_signal_handles_term_second_signal_and_escalation() {
     let run = tokio::spawn(registry.build().unwrap().run_until_signal());
     tokio::time::sleep(Duration::from_millis(100)).await;
     send("-TERM");
-    let report = tokio::time::timeout(Duration::from_secs(2), run).await.unwrap().unwrap().unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(2), run)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
     assert!(report.is_clean(), "{}", report.summary());
 
     // 2. A second signal during a slow stop aborts everything.
     let mut registry = DynRegistry::new();
     let id = registry.add_named("stuck", Arc::new(Probe::with_task(ProbeTask::Stuck)));
-    registry.set_service_options(id, ServiceOptions::DEFAULT.stop_timeout(Duration::from_secs(20))).unwrap();
+    registry
+        .set_service_options(
+            id,
+            ServiceOptions::DEFAULT.stop_timeout(Duration::from_secs(20)),
+        )
+        .unwrap();
     let run = tokio::spawn(registry.build().unwrap().run_until_signal());
     tokio::time::sleep(Duration::from_millis(100)).await;
     send("-INT");
     tokio::time::sleep(Duration::from_millis(100)).await;
     send("-INT");
-    let result = tokio::time::timeout(Duration::from_secs(2), run).await.unwrap().unwrap();
-    assert!(matches!(result, Err(RunError::ForcedShutdown)), "{result:?}");
+    let result = tokio::time::timeout(Duration::from_secs(2), run)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        matches!(result, Err(RunError::ForcedShutdown)),
+        "{result:?}"
+    );
 
     // 3. An escalation ends the run with an error naming the service.
     let mut registry = DynRegistry::new();
     let spec = TaskSpec::new("listen").restart(Restart::Never);
-    registry.add_named("listener", Arc::new(Probe::with_task(ProbeTask::Fails(spec))));
-    let result = tokio::time::timeout(Duration::from_secs(2), registry.build().unwrap().run_until_signal())
-        .await
-        .unwrap();
+    registry.add_named(
+        "listener",
+        Arc::new(Probe::with_task(ProbeTask::Fails(spec))),
+    );
+    let result = tokio::time::timeout(
+        Duration::from_secs(2),
+        registry.build().unwrap().run_until_signal(),
+    )
+    .await
+    .unwrap();
     match result {
         Err(RunError::Escalated(e)) => assert_eq!(e.service, "listener"),
         other => panic!("expected an escalation, got {other:?}"),

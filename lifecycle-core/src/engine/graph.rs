@@ -60,8 +60,7 @@ impl Graph {
     /// The services that depend on `i`.
     pub(crate) fn dependents(&self, i: ServiceIndex) -> &[ServiceIndex] {
         let i = i as usize;
-        &self.dependents
-            [self.dependent_offsets[i] as usize..self.dependent_offsets[i + 1] as usize]
+        &self.dependents[self.dependent_offsets[i] as usize..self.dependent_offsets[i + 1] as usize]
     }
 
     /// `i` and everything that depends on it, transitively, as a membership mask.
@@ -99,7 +98,8 @@ impl Graph {
                         }
                         1 => {
                             let start = stack.iter().position(|&(s, _)| s == d).unwrap_or(0);
-                            let mut cycle: Vec<_> = stack[start..].iter().map(|&(s, _)| s).collect();
+                            let mut cycle: Vec<_> =
+                                stack[start..].iter().map(|&(s, _)| s).collect();
                             cycle.push(d);
                             return Some(cycle);
                         }

@@ -325,7 +325,10 @@ impl Engine {
             }
         }
         if !still_running.is_empty() {
-            tracing::warn!(?still_running, "{why}: abort requested for tasks still running; stop hooks skipped");
+            tracing::warn!(
+                ?still_running,
+                "{why}: abort requested for tasks still running; stop hooks skipped"
+            );
         }
         self.stopped.cancel();
     }

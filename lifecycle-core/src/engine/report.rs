@@ -75,7 +75,10 @@ impl RegistryStopReport {
 
     /// The report of one service, by name.
     pub fn service(&self, name: &str) -> Option<&StopReport> {
-        self.services.iter().map(|s| &**s).find(|s| s.service == name)
+        self.services
+            .iter()
+            .map(|s| &**s)
+            .find(|s| s.service == name)
     }
 
     /// Service names in the order they stopped.
@@ -94,7 +97,11 @@ impl RegistryStopReport {
                 let _ = write!(out, "{}: aborted {:?}; ", s.service, s.tasks_aborted);
             }
             if !s.blocking_still_running.is_empty() {
-                let _ = write!(out, "{}: blocking still running {:?}; ", s.service, s.blocking_still_running);
+                let _ = write!(
+                    out,
+                    "{}: blocking still running {:?}; ",
+                    s.service, s.blocking_still_running
+                );
             }
             for e in &s.errors {
                 let _ = write!(out, "{e}; ");

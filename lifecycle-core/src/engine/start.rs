@@ -4,13 +4,13 @@
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{lock, Engine, ServiceTiming, StartupReport};
+use super::{Engine, ServiceTiming, StartupReport, lock};
 use crate::error::{Panicked, TimedOut};
 use crate::events::ServiceIndex;
 use crate::task::TaskSpawner;

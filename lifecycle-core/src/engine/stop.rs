@@ -5,12 +5,12 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::time::{Instant, timeout_at};
 use tracing::Instrument;
 
-use super::{lock, Engine, StopReport};
+use super::{Engine, StopReport, lock};
 use crate::error::{Panicked, TimedOut};
 use crate::events::ServiceIndex;
 use crate::{Phase, ServiceError, State};
@@ -46,7 +46,9 @@ impl Engine {
             while let Some(i) = ready.pop() {
                 let state = self.node(i).state.get();
                 // Never started, or already ended (failed start, dropped start): nothing to stop.
-                if state == State::New || (state.is_terminal() && !self.node(i).stop_report.initialized()) {
+                if state == State::New
+                    || (state.is_terminal() && !self.node(i).stop_report.initialized())
+                {
                     self.release_deps(i, member, &mut waiting_on, &mut ready);
                 } else {
                     in_flight.push(self.stop_service(i, deadline));
@@ -132,15 +134,19 @@ impl Engine {
         if let Some(failure) = lock(&node.failure).clone() {
             errors.push(failure);
         }
-        if node.service.has_stop_hook() {
-            if let Err(e) = self.run_stop_hook(i, deadline).await {
-                tracing::error!(service = %node.name, error = %e, "stop hook failed");
-                errors.push(Arc::new(e));
-            }
+        if node.service.has_stop_hook()
+            && let Err(e) = self.run_stop_hook(i, deadline).await
+        {
+            tracing::error!(service = %node.name, error = %e, "stop hook failed");
+            errors.push(Arc::new(e));
         }
 
         let failed = lock(&node.failure).is_some();
-        let final_state = if failed { State::Failed } else { State::Stopped };
+        let final_state = if failed {
+            State::Failed
+        } else {
+            State::Stopped
+        };
         self.set_state(i, final_state);
         let report = StopReport {
             service: node.name.to_string(),
@@ -162,7 +168,9 @@ impl Engine {
         let until = (now + node.options.hook_timeout).min(deadline);
         let error = |source| ServiceError::new(node.name.to_string(), Phase::Stop, source);
         if until <= now {
-            return Err(error("skipped: the registry's shutdown deadline had passed".into()));
+            return Err(error(
+                "skipped: the registry's shutdown deadline had passed".into(),
+            ));
         }
         let hook = AssertUnwindSafe(node.service.stop_hook()).catch_unwind();
         match timeout_at(until, hook).await {

@@ -268,7 +268,10 @@ impl BuiltRegistry {
     }
 
     /// Like [`start`](Self::start), but cancelling `cancel` cancels start-up (and rolls back).
-    pub async fn start_until(self, cancel: &CancellationToken) -> Result<RunningRegistry, StartError> {
+    pub async fn start_until(
+        self,
+        cancel: &CancellationToken,
+    ) -> Result<RunningRegistry, StartError> {
         self.engine.start(cancel).await?;
         Ok(RunningRegistry::new(self.engine, self.registry))
     }

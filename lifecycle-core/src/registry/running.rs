@@ -146,7 +146,11 @@ impl RunningRegistry {
 
     /// See [`RegistryHandle::service_name`].
     pub fn service_name(&self, service: ServiceIndex) -> Option<&str> {
-        self.handle.engine.nodes.get(service as usize).map(|n| &*n.name)
+        self.handle
+            .engine
+            .nodes
+            .get(service as usize)
+            .map(|n| &*n.name)
     }
 
     /// See [`RegistryHandle::subscribe`].
@@ -189,7 +193,9 @@ impl std::fmt::Debug for RegistryHandle {
 impl Drop for RunningRegistry {
     fn drop(&mut self) {
         if !self.handle.engine.is_stopped() {
-            self.handle.engine.abort_all("registry guard dropped without stop()");
+            self.handle
+                .engine
+                .abort_all("registry guard dropped without stop()");
         }
         if let Some(control) = self.control.take() {
             control.abort();
@@ -223,7 +229,10 @@ impl RegistryHandle {
 
     /// A service's state, by index.
     pub fn state(&self, service: ServiceIndex) -> Option<State> {
-        self.engine.nodes.get(service as usize).map(|n| n.state.get())
+        self.engine
+            .nodes
+            .get(service as usize)
+            .map(|n| n.state.get())
     }
 
     /// Every service's name and state, in registration order.
@@ -269,7 +278,9 @@ impl RegistryHandle {
                 match tokio::time::timeout(timeout, check).await {
                     Ok(Ok(h)) => h,
                     Ok(Err(_)) => Health::unhealthy("health check panicked"),
-                    Err(_) => Health::unhealthy(format!("health check timed out after {timeout:?}")),
+                    Err(_) => {
+                        Health::unhealthy(format!("health check timed out after {timeout:?}"))
+                    }
                 }
             };
             ServiceHealth {

@@ -103,7 +103,10 @@ impl<R: Registry> Resolver<R> {
             }
             Slot::Building => {
                 let start = self.stack.iter().position(|f| *f == field).unwrap_or(0);
-                let mut path: Vec<String> = self.stack[start..].iter().map(|f| (*f).to_owned()).collect();
+                let mut path: Vec<String> = self.stack[start..]
+                    .iter()
+                    .map(|f| (*f).to_owned())
+                    .collect();
                 path.push(field.to_owned());
                 Err(BuildError::Cycle { path })
             }
@@ -168,9 +171,7 @@ impl<R: Registry> Built<R> {
 
     /// Installs signal handlers, starts, runs until SIGINT/SIGTERM or escalation, stops.
     #[cfg(feature = "signal")]
-    pub async fn run_until_signal(
-        self,
-    ) -> Result<Arc<RegistryStopReport>, crate::RunError> {
+    pub async fn run_until_signal(self) -> Result<Arc<RegistryStopReport>, crate::RunError> {
         self.inner.run_until_signal().await
     }
 }
@@ -201,9 +202,7 @@ impl<R: Registry> Running<R> {
 
     /// Waits for SIGINT/SIGTERM (or an escalation), then stops gracefully.
     #[cfg(feature = "signal")]
-    pub async fn run_until_signal(
-        self,
-    ) -> Result<Arc<RegistryStopReport>, crate::RunError> {
+    pub async fn run_until_signal(self) -> Result<Arc<RegistryStopReport>, crate::RunError> {
         self.inner.run_until_signal().await
     }
 }

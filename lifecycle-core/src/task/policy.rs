@@ -109,7 +109,9 @@ impl Policy {
     }
 
     fn next_delay(&mut self) -> Duration {
-        let factor = 1u32.checked_shl(self.consecutive_failures.min(31)).unwrap_or(u32::MAX);
+        let factor = 1u32
+            .checked_shl(self.consecutive_failures.min(31))
+            .unwrap_or(u32::MAX);
         let delay = self
             .backoff
             .checked_mul(factor)
@@ -149,14 +151,23 @@ mod tests {
     fn intensity_limit_escalates_and_window_slides() {
         let mut p = Policy::new(&spec().max_restarts(2, Duration::from_secs(10)), 1);
         let t0 = Instant::now();
-        assert!(matches!(p.after_failure(Duration::ZERO, t0), Decision::RetryAfter(_)));
-        assert!(matches!(p.after_failure(Duration::ZERO, t0), Decision::RetryAfter(_)));
+        assert!(matches!(
+            p.after_failure(Duration::ZERO, t0),
+            Decision::RetryAfter(_)
+        ));
+        assert!(matches!(
+            p.after_failure(Duration::ZERO, t0),
+            Decision::RetryAfter(_)
+        ));
         assert_eq!(p.after_failure(Duration::ZERO, t0), Decision::Escalate);
         let mut p = Policy::new(&spec().max_restarts(2, Duration::from_secs(10)), 1);
         p.after_failure(Duration::ZERO, t0);
         p.after_failure(Duration::ZERO, t0);
         let later = t0 + Duration::from_secs(10);
-        assert!(matches!(p.after_failure(Duration::ZERO, later), Decision::RetryAfter(_)));
+        assert!(matches!(
+            p.after_failure(Duration::ZERO, later),
+            Decision::RetryAfter(_)
+        ));
     }
 
     #[test]
@@ -175,7 +186,12 @@ mod tests {
             p.after_failure(Duration::ZERO, Instant::now())
         };
         assert_eq!(run(7), run(7));
-        let Decision::RetryAfter(d) = run(7) else { panic!("expected a retry") };
-        assert!(d >= Duration::from_millis(50) && d <= Duration::from_millis(100), "{d:?}");
+        let Decision::RetryAfter(d) = run(7) else {
+            panic!("expected a retry")
+        };
+        assert!(
+            d >= Duration::from_millis(50) && d <= Duration::from_millis(100),
+            "{d:?}"
+        );
     }
 }

@@ -95,7 +95,12 @@ impl<'a> TaskSpawner<'a> {
         task
     }
 
-    fn record(&self, name: std::borrow::Cow<'static, str>, abort: tokio::task::AbortHandle, blocking: bool) {
+    fn record(
+        &self,
+        name: std::borrow::Cow<'static, str>,
+        abort: tokio::task::AbortHandle,
+        blocking: bool,
+    ) {
         let mut tasks = lock(&self.engine.node(self.service).tasks);
         tasks.reserve_exact(1);
         tasks.push(TaskEntry {

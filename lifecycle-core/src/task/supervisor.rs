@@ -33,7 +33,8 @@ impl Supervision {
     fn new(shutdown: Shutdown, task: u32, spec: TaskSpec) -> Self {
         let engine = shutdown.engine();
         let seed = engine.seed
-            ^ ((u64::from(shutdown.index()) << 32) | u64::from(task)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            ^ ((u64::from(shutdown.index()) << 32) | u64::from(task))
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
         let policy = Policy::new(&spec, seed);
         Self {
             shutdown,
@@ -49,8 +50,10 @@ impl Supervision {
                 period,
                 initial_delay,
             } => {
-                let mut interval =
-                    tokio::time::interval_at(Instant::now() + initial_delay, period.max(std::time::Duration::from_nanos(1)));
+                let mut interval = tokio::time::interval_at(
+                    Instant::now() + initial_delay,
+                    period.max(std::time::Duration::from_nanos(1)),
+                );
                 interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
                 Some(interval)
             }
@@ -106,7 +109,8 @@ impl Supervision {
             }
             Decision::Finish => Step::Exit,
             Decision::Escalate => {
-                let error = error.unwrap_or_else(|| "restarted more often than its intensity limit".into());
+                let error =
+                    error.unwrap_or_else(|| "restarted more often than its intensity limit".into());
                 engine.escalate(service, &self.spec.name, error);
                 Step::Exit
             }
@@ -122,7 +126,12 @@ where
 {
     let mut sup = Supervision::new(shutdown, task, spec);
     let mut ticker = sup.ticker();
-    let token = sup.shutdown.engine().node(sup.shutdown.index()).token.clone();
+    let token = sup
+        .shutdown
+        .engine()
+        .node(sup.shutdown.index())
+        .token
+        .clone();
     loop {
         if let Some(ticker) = &mut ticker {
             tokio::select! {
@@ -173,7 +182,12 @@ where
 {
     let runtime = tokio::runtime::Handle::current();
     let mut sup = Supervision::new(shutdown, task, spec);
-    let token = sup.shutdown.engine().node(sup.shutdown.index()).token.clone();
+    let token = sup
+        .shutdown
+        .engine()
+        .node(sup.shutdown.index())
+        .token
+        .clone();
     let mut ticker = runtime.block_on(async { sup.ticker() });
     loop {
         if let Some(ticker) = &mut ticker {
@@ -191,7 +205,9 @@ where
             return;
         }
         let started = Instant::now();
-        let outcome = catch_unwind(AssertUnwindSafe(|| make(sup.shutdown.clone()).into_task_result()));
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            make(sup.shutdown.clone()).into_task_result()
+        }));
         match sup.after_run(outcome, started) {
             Step::Next => {}
             Step::SleepThenRun(delay) => {

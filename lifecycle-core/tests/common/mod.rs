@@ -86,12 +86,13 @@ impl Service for Probe {
         let runs = Arc::clone(&self.runs);
         match self.task.clone() {
             None => {}
-            Some(ProbeTask::Periodic(every)) => {
-                tasks.spawn(TaskSpec::periodic("tick", every).cancel(Cancel::Drop), move |_| {
+            Some(ProbeTask::Periodic(every)) => tasks.spawn(
+                TaskSpec::periodic("tick", every).cancel(Cancel::Drop),
+                move |_| {
                     runs.fetch_add(1, Ordering::SeqCst);
                     async {}
-                })
-            }
+                },
+            ),
             Some(ProbeTask::Stuck) => tasks.spawn(TaskSpec::new("stuck"), move |_: Shutdown| {
                 runs.fetch_add(1, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_secs(3600))
@@ -108,15 +109,19 @@ impl Service for Probe {
                 runs.fetch_add(1, Ordering::SeqCst);
                 async { Err::<(), _>(std::io::Error::other("task failed")) }
             }),
-            Some(ProbeTask::StuckChild) => tasks.spawn(TaskSpec::new("acceptor"), move |shutdown: Shutdown| {
-                runs.fetch_add(1, Ordering::SeqCst);
-                shutdown.spawn(tokio::time::sleep(Duration::from_secs(3600)));
-                async move { shutdown.cancelled().await }
-            }),
-            Some(ProbeTask::BlockingStuck(dur)) => tasks.spawn_blocking(TaskSpec::new("crunch"), move |_| {
-                runs.fetch_add(1, Ordering::SeqCst);
-                std::thread::sleep(dur);
-            }),
+            Some(ProbeTask::StuckChild) => {
+                tasks.spawn(TaskSpec::new("acceptor"), move |shutdown: Shutdown| {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    shutdown.spawn(tokio::time::sleep(Duration::from_secs(3600)));
+                    async move { shutdown.cancelled().await }
+                })
+            }
+            Some(ProbeTask::BlockingStuck(dur)) => {
+                tasks.spawn_blocking(TaskSpec::new("crunch"), move |_| {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    std::thread::sleep(dur);
+                })
+            }
         }
     }
 }
