@@ -1,6 +1,7 @@
 //! The registry-wide event stream: small `Copy` events, sent only when someone listens.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tokio::sync::broadcast;
 
@@ -65,15 +66,23 @@ pub type Observer = Arc<dyn Fn(&Event, &str) + Send + Sync>;
 pub(crate) struct EventSink {
     tx: broadcast::Sender<Event>,
     observers: Vec<Observer>,
+    /// Set by the first `subscribe`; until then `emit` never touches the channel (whose
+    /// receiver count sits behind a mutex).
+    subscribed: AtomicBool,
 }
 
 impl EventSink {
     pub(crate) fn new(capacity: usize, observers: Vec<Observer>) -> Self {
         let (tx, _) = broadcast::channel(capacity.max(1));
-        Self { tx, observers }
+        Self {
+            tx,
+            observers,
+            subscribed: AtomicBool::new(false),
+        }
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.subscribed.store(true, Ordering::Release);
         self.tx.subscribe()
     }
 
@@ -81,8 +90,8 @@ impl EventSink {
         for observer in &self.observers {
             observer(&event, service_name);
         }
-        // Cheap check first: no allocation or locking when nobody listens.
-        if self.tx.receiver_count() > 0 {
+        // No locking when nobody ever listened; `send` to no receivers is a no-op error.
+        if self.subscribed.load(Ordering::Acquire) {
             let _ = self.tx.send(event);
         }
     }

@@ -78,6 +78,8 @@ pub use registry::{
 pub use service::{Dependency, Escalation, Service, ServiceOptions};
 pub use state::{State, StateCell};
 pub use task::{Cancel, Restart, Shutdown, TaskOutcome, TaskSpawner, TaskSpec};
+/// Re-exported from tokio-util: [`BuiltRegistry::start_until`] takes one.
+pub use tokio_util::sync::CancellationToken;
 
 #[cfg(feature = "derive")]
 pub use lifecycle_derive::{Registry, Service, tasks};

@@ -608,3 +608,39 @@ fn graph_renders_as_dot_and_mermaid() {
         "flowchart LR\n    s0[\"db\"]\n    s1[\"api #quot;v2#quot;\"]\n    s1 --> s0\n"
     );
 }
+
+// Guarantee 1: stop during start cancels the start (and rolls back what started).
+#[tokio::test(start_paused = true)]
+async fn cancelling_start_rolls_back() {
+    let (recorder, mut registry) = recorded();
+    let db = registry.add_named("db", Arc::new(Probe::periodic(Duration::from_secs(30))));
+    let slow = registry.add_named(
+        "slow",
+        Arc::new(Probe {
+            start_delay: Duration::from_secs(60),
+            ..Probe::default()
+        }),
+    );
+    registry.depends_on(slow, db).unwrap();
+    let cancel = lifecycle_core::CancellationToken::new();
+    let trigger = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        trigger.cancel();
+    });
+    let began = Instant::now();
+    let err = registry
+        .build()
+        .unwrap()
+        .start_until(&cancel)
+        .await
+        .unwrap_err();
+    assert_eq!(began.elapsed(), Duration::from_secs(1));
+    assert_eq!(err.error.phase, Phase::Cancelled);
+    assert_eq!(
+        recorder.transitions_of("slow"),
+        [State::Starting, State::Stopped]
+    );
+    assert_eq!(recorder.transitions_of("db").last(), Some(&State::Stopped));
+    assert_no_tasks_alive().await;
+}
