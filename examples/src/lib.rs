@@ -1,1 +1,9 @@
-//! Examples live in `examples/`.
+//! The forecasting platform: the flagship example of `lifecycle`.
+//!
+//! One module per service; [`platform`] composes them into a registry. The binary
+//! `forecast-platform` runs it; `examples/` holds small focused examples.
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod db;
+pub mod views;

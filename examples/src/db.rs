@@ -1,0 +1,346 @@
+//! `Database`: the SQLite store. `Database::new(path)` does no I/O; the file is opened (and
+//! created, migrated and seeded on first run) in `on_start` and closed in `on_stop`, which
+//! runs last because every other service depends on it, directly or not.
+//!
+//! Why `rusqlite` (with `bundled`) and not `sqlx`: SQLite is an in-process library, so its
+//! calls are synchronous by nature; `rusqlite` exposes exactly that with no extra runtime or
+//! compile-time query checking against a live database, builds offline with the SQLite
+//! sources bundled, and keeps transactions explicit, which the refresh's "complete or roll
+//! back" guarantee relies on. Calls run on tokio's blocking pool through [`Database::call`].
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use rusqlite::Connection;
+
+/// Database errors.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The file could not be opened or created.
+    #[error("cannot open database `{path}`: {source}")]
+    Open {
+        /// The path tried.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// Used before `on_start` or after `on_stop`.
+    #[error("the database is not open")]
+    Closed,
+    /// A statement failed.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// A blocking call panicked or was cancelled by the runtime.
+    #[error("database call did not complete: {0}")]
+    Join(#[from] tokio::task::JoinError),
+    /// The operation was cancelled and its transaction rolled back.
+    #[error("cancelled, transaction rolled back")]
+    Cancelled,
+    /// A value stored in the database could not be decoded.
+    #[error("corrupt value in column `{column}`: {reason}")]
+    Corrupt {
+        /// Which column.
+        column: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The SQLite database. Shared as `Arc<Database>` by every service that depends on it.
+#[derive(Default)]
+pub struct Database {
+    pub(crate) path: PathBuf,
+    pub(crate) seed_days: u32,
+    pub(crate) conn: Arc<Mutex<Option<Connection>>>,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("path", &self.path)
+            .field("open", &self.is_open())
+            .finish()
+    }
+}
+
+/// Regions of the sales hierarchy.
+pub const REGIONS: [&str; 3] = ["north", "south", "west"];
+/// Products of the sales hierarchy.
+pub const PRODUCTS: [&str; 3] = ["widget", "gadget", "gizmo"];
+/// First day of the seeded history (2023-01-01, as days since 1970-01-01).
+pub const SEED_START_DAY: i64 = 19_358;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS sales (
+    id      INTEGER PRIMARY KEY,
+    day     TEXT NOT NULL,
+    region  TEXT NOT NULL,
+    product TEXT NOT NULL,
+    units   REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS sales_by_day ON sales(day);
+CREATE TABLE IF NOT EXISTS view_state (
+    view            TEXT PRIMARY KEY,
+    generation      INTEGER NOT NULL DEFAULT 0,
+    refreshed_at_ms INTEGER,
+    row_count       INTEGER NOT NULL DEFAULT 0,
+    pending_changes INTEGER NOT NULL DEFAULT 0
+);
+CREATE TRIGGER IF NOT EXISTS sales_changed AFTER INSERT ON sales BEGIN
+    UPDATE view_state SET pending_changes = pending_changes + 1;
+END;
+CREATE TABLE IF NOT EXISTS mv_daily_totals (
+    day        TEXT PRIMARY KEY,
+    units      REAL NOT NULL,
+    generation INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS mv_monthly_sales (
+    month      TEXT NOT NULL,
+    region     TEXT NOT NULL,
+    product    TEXT NOT NULL,
+    units      REAL NOT NULL,
+    generation INTEGER NOT NULL,
+    PRIMARY KEY (month, region, product)
+);
+CREATE TABLE IF NOT EXISTS refresh_log (
+    id            INTEGER PRIMARY KEY,
+    view          TEXT NOT NULL,
+    generation    INTEGER NOT NULL,
+    started_at_ms INTEGER NOT NULL,
+    finished_at_ms INTEGER NOT NULL,
+    row_count     INTEGER NOT NULL,
+    reason        TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feature_flags (
+    name                TEXT PRIMARY KEY,
+    enabled             INTEGER NOT NULL,
+    smart_triggers      INTEGER NOT NULL,
+    change_threshold    INTEGER NOT NULL,
+    time_threshold_secs INTEGER NOT NULL,
+    rollout_percentage  INTEGER NOT NULL,
+    updated_at_ms       INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scenarios (
+    id            INTEGER PRIMARY KEY,
+    name          TEXT NOT NULL,
+    description   TEXT NOT NULL,
+    horizon       INTEGER NOT NULL,
+    adjustments   TEXT NOT NULL,
+    version       INTEGER NOT NULL,
+    updated_by    TEXT NOT NULL,
+    updated_at_ms INTEGER NOT NULL
+);
+";
+
+impl Database {
+    /// A database at `path`. No I/O happens here: the file is opened in `on_start`.
+    pub fn new(path: impl AsRef<Path>) -> Self {
+        Self {
+            path: path.as_ref().to_path_buf(),
+            seed_days: 730,
+            conn: Arc::default(),
+        }
+    }
+
+    /// How many days of sales history to seed into a new database (default 730).
+    #[must_use]
+    pub fn with_seed_days(mut self, days: u32) -> Self {
+        self.seed_days = days;
+        self
+    }
+
+    /// The file path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the connection is open.
+    pub fn is_open(&self) -> bool {
+        self.conn
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some()
+    }
+
+    /// Runs `f` with the connection on tokio's blocking pool. Calls are serialized: SQLite
+    /// has one writer anyway, and `on_stop` waits here for whatever is still in flight.
+    pub async fn call<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let conn = guard.as_mut().ok_or(DbError::Closed)?;
+            f(conn)
+        })
+        .await?
+    }
+
+    /// Opens (creating the directory and file if needed), migrates and seeds. The lifecycle
+    /// `on_start` hook.
+    pub async fn open(&self) -> Result<(), DbError> {
+        let path = self.path.clone();
+        let seed_days = self.seed_days;
+        let slot = Arc::clone(&self.conn);
+        let (seeded, sales) = tokio::task::spawn_blocking(move || {
+            let open_err = |source: Box<dyn std::error::Error + Send + Sync>| DbError::Open {
+                path: path.clone(),
+                source,
+            };
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| open_err(e.into()))?;
+            }
+            let mut conn = Connection::open(&path).map_err(|e| open_err(e.into()))?;
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(|e| open_err(e.into()))?;
+            conn.busy_timeout(std::time::Duration::from_secs(5))?;
+            conn.execute_batch(SCHEMA)?;
+            let seeded = seed_if_empty(&mut conn, seed_days)?;
+            let sales: i64 = conn.query_row("SELECT count(*) FROM sales", [], |r| r.get(0))?;
+            *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(conn);
+            Ok::<_, DbError>((seeded, sales))
+        })
+        .await??;
+        if seeded {
+            tracing::info!(path = %self.path.display(), rows = sales, "created and seeded a new database");
+        } else {
+            tracing::info!(path = %self.path.display(), rows = sales, "opened database");
+        }
+        Ok(())
+    }
+
+    /// Closes the connection after whatever call is in flight. The lifecycle `on_stop` hook.
+    pub async fn close(&self) -> Result<(), DbError> {
+        let slot = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            let conn = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            match conn {
+                Some(conn) => conn.close().map_err(|(_, e)| DbError::Sqlite(e)),
+                None => Ok(()),
+            }
+        })
+        .await?
+    }
+
+    /// A trivial query, for the health check.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.call(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+            .await
+            .map(drop)
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+/// `YYYY-MM-DD` of a day number (days since 1970-01-01), proleptic Gregorian.
+pub fn date_of(day: i64) -> String {
+    // Howard Hinnant's civil_from_days.
+    let z = day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Deterministic synthetic sales: a level per series, a trend, weekly and yearly seasonality
+/// and noise from a fixed-seed generator, so every fresh database holds the same history.
+fn seed_if_empty(conn: &mut Connection, days: u32) -> Result<bool, DbError> {
+    let count: i64 = conn.query_row("SELECT count(*) FROM sales", [], |r| r.get(0))?;
+    if count > 0 {
+        return Ok(false);
+    }
+    let tx = conn.transaction()?;
+    {
+        let mut insert =
+            tx.prepare("INSERT INTO sales (day, region, product, units) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut rng: u64 = 0x5EED_CAFE;
+        for t in 0..i64::from(days) {
+            let day = date_of(SEED_START_DAY + t);
+            let weekday = (SEED_START_DAY + t + 4).rem_euclid(7); // 0 = Sunday
+            for (ri, region) in REGIONS.iter().enumerate() {
+                for (pi, product) in PRODUCTS.iter().enumerate() {
+                    rng = rng
+                        .wrapping_mul(6_364_136_223_846_793_005)
+                        .wrapping_add(1_442_695_040_888_963_407);
+                    let noise = ((rng >> 33) as f64 / f64::from(1u32 << 31)) - 0.5;
+                    let level = 40.0 + 15.0 * ri as f64 + 10.0 * pi as f64;
+                    let trend = (0.01 + 0.01 * pi as f64) * t as f64;
+                    let weekly = if weekday == 0 || weekday == 6 { 0.8 } else { 1.05 };
+                    let yearly =
+                        1.0 + 0.15 * (2.0 * std::f64::consts::PI * t as f64 / 365.25).sin();
+                    let units = ((level + trend) * weekly * yearly + 6.0 * noise).max(0.0);
+                    insert.execute(rusqlite::params![day, region, product, units.round()])?;
+                }
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_gregorian() {
+        assert_eq!(date_of(0), "1970-01-01");
+        assert_eq!(date_of(SEED_START_DAY), "2023-01-01");
+        assert_eq!(date_of(SEED_START_DAY + 59), "2023-03-01");
+        assert_eq!(date_of(19_782), "2024-02-29");
+    }
+
+    #[tokio::test]
+    async fn opens_seeds_once_and_closes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/dir/test.db");
+        let db = Database::new(&path).with_seed_days(10);
+        assert!(!db.is_open(), "new() does no I/O");
+        assert!(matches!(db.ping().await, Err(DbError::Closed)));
+        db.open().await.unwrap();
+        db.ping().await.unwrap();
+        let n: i64 = db
+            .call(|c| Ok(c.query_row("SELECT count(*) FROM sales", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n, 10 * 9);
+        db.close().await.unwrap();
+        assert!(!db.is_open());
+        // Reopen: not seeded again.
+        db.open().await.unwrap();
+        let n2: i64 = db
+            .call(|c| Ok(c.query_row("SELECT count(*) FROM sales", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(n2, n);
+        db.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn unopenable_path_names_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain-file");
+        std::fs::write(&file, b"x").unwrap();
+        let db = Database::new(file.join("sub/test.db"));
+        let err = db.open().await.unwrap_err();
+        assert!(err.to_string().starts_with("cannot open database `"), "{err}");
+        assert!(!db.is_open());
+    }
+}
