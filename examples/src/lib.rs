@@ -7,3 +7,6 @@
 pub mod config;
 pub mod db;
 pub mod views;
+pub mod cache;
+pub mod flags;
+pub mod forecasts;

@@ -1,0 +1,309 @@
+//! `Forecasts`: per-node forecasts over the region × product hierarchy. Leaves are modelled
+//! with Holt's linear trend on the `monthly_sales` view and reconciled bottom-up. Fitted
+//! models live in a model cache keyed by the view's generation (a refresh makes them stale);
+//! the cache is cleared at stop.
+
+pub mod hierarchy;
+pub mod holt;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use serde::Serialize;
+
+use crate::db::{Database, DbError};
+use crate::views;
+pub use hierarchy::Node;
+pub use holt::Holt;
+
+/// Why a forecast could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ForecastError {
+    /// Not a node of the hierarchy.
+    #[error("unknown node `{0}`: use total, a region (north, south, west) or region/product")]
+    UnknownNode(String),
+    /// The horizon is out of range.
+    #[error("horizon must be 1–24 months, not {0}")]
+    Horizon(usize),
+    /// The `monthly_sales` view has not been refreshed yet.
+    #[error("the monthly_sales view has not been built yet")]
+    NoData,
+    /// Reading the view failed.
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+/// One month of a series.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Point {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// Units.
+    pub units: f64,
+}
+
+/// A node's forecast.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NodeForecast {
+    /// The node (`total`, `north`, `north/widget`).
+    pub node: String,
+    /// `total`, `region` or `leaf`.
+    pub level: &'static str,
+    /// Generation of the view it was computed from.
+    pub generation: i64,
+    /// The last 12 months of history.
+    pub history: Vec<Point>,
+    /// Bottom-up reconciled forecast: the sum of its leaves' forecasts.
+    pub reconciled: Vec<Point>,
+    /// The node's own (base) Holt forecast, before reconciliation.
+    pub base: Vec<Point>,
+    /// The node's own model.
+    pub model: Holt,
+    /// Its children's keys.
+    pub children: Vec<String>,
+}
+
+/// The fitted-model cache (the original's `ProphetModelCache`).
+#[derive(Default)]
+pub struct ModelCache {
+    models: Mutex<HashMap<String, (i64, Holt)>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+}
+
+impl ModelCache {
+    fn get_or_fit(&self, key: &str, generation: i64, series: &[f64]) -> Option<Holt> {
+        let mut models = self
+            .models
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((g, m)) = models.get(key) {
+            if *g == generation {
+                self.hits.fetch_add(1, Ordering::Relaxed);
+                return Some(*m);
+            }
+        }
+        self.misses.fetch_add(1, Ordering::Relaxed);
+        let model = Holt::fit(series)?;
+        models.insert(key.to_owned(), (generation, model));
+        Some(model)
+    }
+
+    /// Drops every model; returns how many.
+    pub fn clear(&self) -> usize {
+        let mut models = self
+            .models
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let n = models.len();
+        models.clear();
+        n
+    }
+
+    /// `(models, hits, misses)`.
+    pub fn stats(&self) -> (usize, u64, u64) {
+        let n = self
+            .models
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len();
+        (
+            n,
+            self.hits.load(Ordering::Relaxed),
+            self.misses.load(Ordering::Relaxed),
+        )
+    }
+}
+
+/// Leaf histories read from the view.
+#[derive(Debug, Clone)]
+pub struct History {
+    /// The view generation.
+    pub generation: i64,
+    /// Months, ascending.
+    pub months: Vec<String>,
+    /// Each leaf's series over `months`.
+    pub leaves: BTreeMap<Node, Vec<f64>>,
+}
+
+impl History {
+    /// Month labels for `horizon` months after the last one.
+    pub fn future_months(&self, horizon: usize) -> Vec<String> {
+        let last = self.months.last().map_or("2000-01", String::as_str);
+        let (y, m) = last.split_once('-').unwrap_or(("2000", "01"));
+        let (mut y, mut m): (i32, u32) = (y.parse().unwrap_or(2000), m.parse().unwrap_or(1));
+        (0..horizon)
+            .map(|_| {
+                m += 1;
+                if m > 12 {
+                    m = 1;
+                    y += 1;
+                }
+                format!("{y:04}-{m:02}")
+            })
+            .collect()
+    }
+}
+
+/// The forecasting service.
+pub struct Forecasts {
+    pub(crate) db: Arc<Database>,
+    pub(crate) models: ModelCache,
+}
+
+fn points(months: &[String], values: &[f64]) -> Vec<Point> {
+    months
+        .iter()
+        .zip(values)
+        .map(|(m, v)| Point {
+            month: m.clone(),
+            units: (v * 10.0).round() / 10.0,
+        })
+        .collect()
+}
+
+impl Forecasts {
+    /// Forecasts from the views in `db`.
+    pub fn new(db: Arc<Database>) -> Self {
+        Self {
+            db,
+            models: ModelCache::default(),
+        }
+    }
+
+    /// Reads the leaf histories from the `monthly_sales` view.
+    pub async fn history(&self) -> Result<History, ForecastError> {
+        let (generation, rows) = self
+            .db
+            .call(|c| {
+                let generation = views::states(c)?
+                    .into_iter()
+                    .find(|s| s.view == "monthly_sales")
+                    .map_or(0, |s| s.generation);
+                Ok((generation, views::monthly_sales(c, None, None)?))
+            })
+            .await?;
+        if generation == 0 || rows.is_empty() {
+            return Err(ForecastError::NoData);
+        }
+        let mut months: Vec<String> = rows.iter().map(|r| r.month.clone()).collect();
+        months.dedup();
+        let index: HashMap<&str, usize> = months
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.as_str(), i))
+            .collect();
+        let mut leaves: BTreeMap<Node, Vec<f64>> = Node::leaves()
+            .into_iter()
+            .map(|l| (l, vec![0.0; months.len()]))
+            .collect();
+        for r in &rows {
+            let leaf = Node::Leaf {
+                region: r.region.clone(),
+                product: r.product.clone(),
+            };
+            if let (Some(series), Some(&i)) = (leaves.get_mut(&leaf), index.get(r.month.as_str())) {
+                series[i] = r.units;
+            }
+        }
+        Ok(History {
+            generation,
+            months,
+            leaves,
+        })
+    }
+
+    /// Every leaf's forecast over `horizon` months, from cached or freshly fitted models.
+    pub fn leaf_forecasts(&self, history: &History, horizon: usize) -> BTreeMap<Node, Vec<f64>> {
+        history
+            .leaves
+            .iter()
+            .map(|(leaf, series)| {
+                let forecast = self
+                    .models
+                    .get_or_fit(&leaf.key(), history.generation, series)
+                    .map_or_else(|| vec![0.0; horizon], |m| m.forecast(horizon));
+                (leaf.clone(), forecast)
+            })
+            .collect()
+    }
+
+    /// The forecast of one node (`total`, `north`, `north/widget`) over `horizon` months.
+    pub async fn forecast(&self, node: &str, horizon: usize) -> Result<NodeForecast, ForecastError> {
+        let parsed = Node::parse(node).ok_or_else(|| ForecastError::UnknownNode(node.to_owned()))?;
+        if !(1..=24).contains(&horizon) {
+            return Err(ForecastError::Horizon(horizon));
+        }
+        let history = self.history().await?;
+        let leaf_forecasts = self.leaf_forecasts(&history, horizon);
+        let own_history = hierarchy::sum_up(&parsed, &history.leaves);
+        let model = self
+            .models
+            .get_or_fit(&parsed.key(), history.generation, &own_history)
+            .ok_or(ForecastError::NoData)?;
+        let future = history.future_months(horizon);
+        let tail = own_history.len().saturating_sub(12);
+        Ok(NodeForecast {
+            node: parsed.key(),
+            level: parsed.level(),
+            generation: history.generation,
+            history: points(&history.months[tail..], &own_history[tail..]),
+            reconciled: points(&future, &hierarchy::sum_up(&parsed, &leaf_forecasts)),
+            base: points(&future, &model.forecast(horizon)),
+            model,
+            children: parsed.children().iter().map(Node::key).collect(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio_util::sync::CancellationToken;
+
+    #[tokio::test]
+    async fn reconciled_forecasts_add_up_and_models_are_cached_per_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(Database::new(dir.path().join("fc.db")).with_seed_days(365));
+        db.open().await.unwrap();
+        let forecasts = Forecasts::new(Arc::clone(&db));
+        db.call(|c| views::ensure_registered(c)).await.unwrap();
+        assert!(matches!(
+            forecasts.forecast("total", 6).await,
+            Err(ForecastError::NoData)
+        ));
+        db.call(|c| {
+            views::refresh(
+                c,
+                &views::VIEWS[1],
+                "test",
+                &CancellationToken::new(),
+                std::time::Duration::ZERO,
+            )
+        })
+        .await
+        .unwrap();
+        let total = forecasts.forecast("total", 6).await.unwrap();
+        assert_eq!(total.reconciled.len(), 6);
+        assert_eq!(total.history.len(), 12);
+        assert_eq!(total.reconciled[0].month, "2024-01");
+        let mut regions = 0.0;
+        for r in &total.children {
+            regions += forecasts.forecast(r, 6).await.unwrap().reconciled[0].units;
+        }
+        assert!((regions - total.reconciled[0].units).abs() < 0.5, "coherent");
+        let (models, hits, _) = forecasts.models.stats();
+        assert_eq!(models, 9 + 1 + 3, "leaves, total and regions");
+        assert!(hits > 0);
+        assert!(matches!(
+            forecasts.forecast("east", 6).await,
+            Err(ForecastError::UnknownNode(_))
+        ));
+        assert!(matches!(
+            forecasts.forecast("total", 0).await,
+            Err(ForecastError::Horizon(0))
+        ));
+        assert_eq!(forecasts.models.clear(), 13);
+    }
+}
