@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# Workload 5: compile time of a registry of S derived services vs the same S services
+# hand-written with tokio-util, for S in 50 100 200 400 (or the sizes given as arguments).
+#
+#   benches/compile-time/run.sh [SIZE…]        env: RUNS (default 3), KEEP=1 keeps the temp dir
+#
+# Generates, in a temp dir, one Cargo workspace with a crate per (kind, size), all depending on
+# this repo's lifecycle-core by path (derive feature on), tokio and tokio-util; builds every
+# crate once (so all dependencies are prebuilt in the temp target dir), then RUNS times per
+# crate, interleaving the kinds: touch its lib.rs and time `cargo build -p CRATE` (dev profile),
+# i.e. the crate itself only. Prints a Markdown table of medians (min–max).
+#
+# Every service: one periodic task (30 s) and up to two dependencies (on services k-1 and k/2),
+# so the registry has real wiring. The hand-written crate does the same by hand: constructors
+# taking the dependencies, one child token and one tracked task per service, start in
+# dependency order, cancel and wait at stop.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "$0")/../.." && pwd)"
+SIZES=("$@")
+[ ${#SIZES[@]} -eq 0 ] && SIZES=(50 100 200 400)
+RUNS="${RUNS:-3}"
+WORK="$(mktemp -d /tmp/lifecycle-compile-time.XXXXXX)"
+[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
+
+gen() { # kind size dir
+  python3 - "$1" "$2" "$3" <<'PY'
+import sys, os
+kind, size, root = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+os.makedirs(os.path.join(root, "src"), exist_ok=True)
+def deps(k):
+    d = []
+    if k >= 1: d.append(k - 1)
+    if k >= 2 and k // 2 != k - 1: d.append(k // 2)
+    return d
+out = ["#![allow(dead_code)]", "use std::sync::Arc;", "use std::sync::atomic::{AtomicU64, Ordering};", ""]
+if kind == "derived":
+    out.append("use lifecycle_core::{Registry, Service};\n")
+    for k in range(size):
+        out.append("#[derive(Service)]\n#[service(tasks)]\npub struct Svc%d {" % k)
+        for j, d in enumerate(deps(k)):
+            out.append("    #[depends_on]\n    d%d: Arc<Svc%d>," % (j, d))
+        out.append("    ticks: AtomicU64,\n}\n")
+        out.append("#[lifecycle_core::tasks]\nimpl Svc%d {" % k)
+        out.append('    #[background_task(every = "30s")]')
+        out.append("    async fn tick(&self) {\n        self.ticks.fetch_add(1, Ordering::Relaxed);\n    }\n}\n")
+    out.append("#[derive(Registry)]\npub struct Platform {")
+    for k in range(size):
+        out.append("    s%d: Svc%d," % (k, k))
+    out.append("}\n")
+    out.append("pub async fn run() {")
+    out.append("    let running = Platform::builder().build().expect(\"build\").start().await.expect(\"start\");")
+    out.append("    let _first: &Arc<Svc0> = &running.s0;")
+    out.append("    running.stop().await;\n}")
+else:
+    out.append("use std::time::Duration;\nuse tokio_util::sync::CancellationToken;\nuse tokio_util::task::TaskTracker;\n")
+    for k in range(size):
+        ds = deps(k)
+        out.append("pub struct Svc%d {" % k)
+        for j, d in enumerate(ds):
+            out.append("    d%d: Arc<Svc%d>," % (j, d))
+        out.append("    ticks: AtomicU64,\n}\n")
+        out.append("impl Svc%d {" % k)
+        params = ", ".join("d%d: Arc<Svc%d>" % (j, d) for j, d in enumerate(ds))
+        fields = "".join("d%d, " % j for j in range(len(ds)))
+        out.append("    pub fn new(%s) -> Self {\n        Self { %sticks: AtomicU64::new(0) }\n    }\n" % (params, fields))
+        out.append("    async fn tick(&self) {\n        self.ticks.fetch_add(1, Ordering::Relaxed);\n    }\n")
+        out.append("    pub fn start(self: &Arc<Self>, token: CancellationToken, tracker: &TaskTracker) {")
+        out.append("        let this = Arc::clone(self);")
+        out.append("        tracker.spawn(async move {")
+        out.append("            let mut interval = tokio::time::interval(Duration::from_secs(30));")
+        out.append("            loop {")
+        out.append("                tokio::select! {")
+        out.append("                    biased;")
+        out.append("                    () = token.cancelled() => break,")
+        out.append("                    _ = interval.tick() => this.tick().await,")
+        out.append("                }")
+        out.append("            }")
+        out.append("        });\n    }\n}\n")
+    out.append("pub struct Platform {")
+    for k in range(size):
+        out.append("    pub s%d: Arc<Svc%d>," % (k, k))
+    out.append("}\n")
+    out.append("impl Platform {\n    pub fn build() -> Self {")
+    for k in range(size):
+        args = ", ".join("Arc::clone(&s%d)" % d for d in deps(k))
+        out.append("        let s%d = Arc::new(Svc%d::new(%s));" % (k, k, args))
+    out.append("        Self { %s }\n    }\n" % ", ".join("s%d" % k for k in range(size)))
+    out.append("    pub async fn run(&self) {")
+    out.append("        let root = CancellationToken::new();")
+    out.append("        let tracker = TaskTracker::new();")
+    for k in range(size):
+        out.append("        self.s%d.start(root.child_token(), &tracker);" % k)
+    out.append("        root.cancel();\n        tracker.close();\n        tracker.wait().await;\n    }\n}\n")
+    out.append("pub async fn run() {\n    Platform::build().run().await;\n}")
+open(os.path.join(root, "src", "lib.rs"), "w").write("\n".join(out) + "\n")
+open(os.path.join(root, "Cargo.toml"), "w").write("""[package]
+name = "%s-%d"
+version = "0.0.0"
+edition = "2024"
+publish = false
+
+[dependencies]
+%s
+tokio = { version = "1.54", default-features = false, features = ["rt", "rt-multi-thread", "time", "sync", "macros"] }
+tokio-util = { version = "0.7.20", default-features = false, features = ["rt"] }
+""" % (kind, size, 'lifecycle-core = { path = "%s/lifecycle-core" }' % os.environ["REPO"] if kind == "derived" else ""))
+PY
+}
+
+export REPO
+members=()
+for s in "${SIZES[@]}"; do
+  for kind in derived hand; do
+    gen "$kind" "$s" "$WORK/$kind-$s"
+    members+=("\"$kind-$s\"")
+  done
+done
+{
+  echo "[workspace]"
+  echo "resolver = \"3\""
+  echo "members = [$(IFS=,; echo "${members[*]}")]"
+} > "$WORK/Cargo.toml"
+cp "$REPO/Cargo.lock" "$WORK/Cargo.lock" 2>/dev/null || true
+cp "$REPO/rust-toolchain.toml" "$WORK/" 2>/dev/null || true
+cd "$WORK"
+export CARGO_TARGET_DIR="$WORK/target" CARGO_INCREMENTAL=0
+
+echo "prebuilding dependencies and every crate once in $WORK …" >&2
+for s in "${SIZES[@]}"; do
+  for kind in derived hand; do
+    if ! cargo build -q -p "$kind-$s" 2> "$WORK/$kind-$s.err"; then
+      echo "build of $kind-$s failed:" >&2
+      head -50 "$WORK/$kind-$s.err" >&2
+      exit 1
+    fi
+  done
+done
+
+declare -A times
+for ((r = 0; r < RUNS; r++)); do
+  for s in "${SIZES[@]}"; do
+    for kind in derived hand; do
+      touch "$kind-$s/src/lib.rs"
+      t0=$(date +%s.%N)
+      cargo build -q -p "$kind-$s"
+      t1=$(date +%s.%N)
+      t=$(echo "$t1 - $t0" | bc -l)
+      times[$kind-$s]+="$t "
+      printf 'run %d %-12s %6.2f s\n' "$r" "$kind-$s" "$t" >&2
+    done
+  done
+done
+
+stats() { # prints "median min max"
+  tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.2f %.2f %.2f", m, a[1], a[NR]}'
+}
+
+echo
+echo "| services | derived: s, median (min–max) | hand-written: s, median (min–max) | derived / hand-written |"
+echo "|---|---|---|---|"
+for s in "${SIZES[@]}"; do
+  read -r dm dmin dmax < <(echo "${times[derived-$s]}" | stats)
+  read -r hm hmin hmax < <(echo "${times[hand-$s]}" | stats)
+  ratio=$(echo "$dm / $hm" | bc -l)
+  printf '| %d | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f× |\n' "$s" "$dm" "$dmin" "$dmax" "$hm" "$hmin" "$hmax" "$ratio"
+done

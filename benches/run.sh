@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs the benchmark harness against one committed revision of the repository (default HEAD),
+# exported with `git archive` to a temp dir, so uncommitted work in the tree cannot leak in.
+#
+#   benches/run.sh [w1] [w2] [w3] [w4] [callgrind]      (default: all of them, in that order)
+#
+# env: REV (default HEAD), RUNS (default 15), SIZES (default 1000,10000,100000),
+#      CG_N (default 2000), CG_REPS (default 3), OUT (default benches/results)
+#
+# Builds only `lifecycle-bench` (and what it depends on), in the repo's target dir. Results
+# (Markdown tables and raw CSV) go to OUT, with the revision and the machine in OUT/ENV.md.
+set -euo pipefail
+
+REPO="$(cd "$(dirname "$0")/.." && pwd)"
+REV="${REV:-HEAD}"
+OUT="${OUT:-$REPO/benches/results}"
+COMMIT="$(git -C "$REPO" rev-parse --short "$REV")"
+EXPORT="$(mktemp -d /tmp/lifecycle-bench-export.XXXXXX)"
+trap 'rm -rf "$EXPORT"' EXIT
+
+git -C "$REPO" archive "$REV" | tar -x -C "$EXPORT"
+export CARGO_TARGET_DIR="$REPO/target"
+(cd "$EXPORT" && cargo build -q -p lifecycle-benches --release --bin lifecycle-bench)
+BIN="$EXPORT/lifecycle-bench"
+cp "$CARGO_TARGET_DIR/release/lifecycle-bench" "$BIN"
+
+mkdir -p "$OUT"
+{
+  echo "- revision: \`$COMMIT\` ($(git -C "$REPO" log -1 --format=%s "$REV"))"
+  echo "- lifecycle-core last changed in: \`$(git -C "$REPO" log -1 --format='%h %s' "$REV" -- lifecycle-core)\`"
+  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+  echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB"
+  echo "- $(rustc --version)"
+} > "$OUT/ENV.md"
+
+steps=("$@")
+[ ${#steps[@]} -eq 0 ] && steps=(w1 w2 w3 w4 callgrind)
+for step in "${steps[@]}"; do
+  echo "== $step ($(date -u +%H:%M:%S))" >&2
+  case "$step" in
+    w1) "$BIN" w1 --runs "${RUNS:-15}" --sizes "${SIZES:-1000,10000,100000}" --out "$OUT" 2> "$OUT/w1.log" ;;
+    w2) "$BIN" w2 --runs "${RUNS:-15}" --out "$OUT" 2> "$OUT/w2.log" ;;
+    w3) "$BIN" w3 --runs 201 --out "$OUT" 2> /dev/null ;;
+    w4) "$BIN" w4 --runs 21 --out "$OUT" 2> /dev/null ;;
+    callgrind) "$BIN" callgrind --n "${CG_N:-2000}" --reps "${CG_REPS:-3}" --out "$OUT" 2> "$OUT/callgrind.log" ;;
+    *) echo "unknown step $step" >&2; exit 2 ;;
+  esac
+done
