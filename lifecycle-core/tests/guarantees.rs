@@ -286,7 +286,7 @@ async fn start_failure_rolls_back_in_reverse_order() {
         recorder.transitions_of("api").is_empty(),
         "never started: stays New"
     );
-    let rolled: Vec<_> = err.rollback.iter().map(|r| r.service.as_str()).collect();
+    let rolled: Vec<_> = err.rollback.iter().map(|r| &*r.service).collect();
     assert_eq!(rolled, ["cache", "db"]);
     assert_no_tasks_alive().await;
 }

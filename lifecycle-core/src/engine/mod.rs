@@ -6,6 +6,7 @@ mod graph;
 mod report;
 mod start;
 mod stop;
+mod stop_once;
 
 use std::borrow::Cow;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -44,10 +45,11 @@ pub(crate) struct Node {
     pub(crate) state: StateCell,
     pub(crate) token: CancellationToken,
     pub(crate) tracker: TaskTracker,
-    pub(crate) tasks: Mutex<Vec<TaskEntry>>,
+    /// Inline for the usual one task: no allocation per service.
+    pub(crate) tasks: Mutex<smallvec::SmallVec<[TaskEntry; 1]>>,
     pub(crate) children: Mutex<Option<JoinSet<()>>>,
     pub(crate) failure: Mutex<Option<Arc<ServiceError>>>,
-    pub(crate) stop_report: OnceCell<Arc<StopReport>>,
+    pub(crate) stop_report: stop_once::StopOnce,
 }
 
 impl Node {
@@ -63,10 +65,10 @@ impl Node {
             state: StateCell::new(),
             token: CancellationToken::new(),
             tracker: TaskTracker::new(),
-            tasks: Mutex::new(Vec::new()),
+            tasks: Mutex::new(smallvec::SmallVec::new()),
             children: Mutex::new(None),
             failure: Mutex::new(None),
-            stop_report: OnceCell::new(),
+            stop_report: stop_once::StopOnce::default(),
         }
     }
 

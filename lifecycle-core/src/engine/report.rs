@@ -1,5 +1,6 @@
 //! What start and stop report: durations, the start-up critical path, aborted tasks, errors.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +21,7 @@ use crate::{ServiceError, State};
 #[non_exhaustive]
 pub struct StopReport {
     /// The service's name.
-    pub service: String,
+    pub service: Cow<'static, str>,
     /// Its final state: Stopped, or Failed if it failed.
     pub state: State,
     /// From cancellation to the end of `on_stop`.
@@ -83,7 +84,7 @@ impl RegistryStopReport {
 
     /// Service names in the order they stopped.
     pub fn stop_order(&self) -> Vec<&str> {
-        self.services.iter().map(|s| s.service.as_str()).collect()
+        self.services.iter().map(|s| &*s.service).collect()
     }
 
     /// One line per problem, for logs and errors.
@@ -118,7 +119,7 @@ impl RegistryStopReport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServiceTiming {
     /// The service's name.
-    pub service: String,
+    pub service: Cow<'static, str>,
     /// When its start began, from the beginning of registry start-up.
     pub began_after: Duration,
     /// How long its `on_start` took.

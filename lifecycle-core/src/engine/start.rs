@@ -75,7 +75,8 @@ impl Engine {
                     failure = Some(ServiceError::new("registry", Phase::Cancelled, "start-up cancelled".into()));
                     break 'schedule;
                 }
-                Some(done) = in_flight.next() => done,
+                // One task drives many hooks: the coop budget would make it thrash.
+                Some(done) = tokio::task::unconstrained(in_flight.next()) => done,
             };
             times[i as usize].1 = Instant::now();
             match result {
@@ -177,7 +178,7 @@ impl Engine {
         let services = order
             .iter()
             .map(|&i| ServiceTiming {
-                service: self.node(i).name.to_string(),
+                service: self.node(i).name.clone(),
                 began_after: times[i as usize].0 - began,
                 duration: times[i as usize].1 - times[i as usize].0,
             })

@@ -1,15 +1,21 @@
 //! The stop scheduler: a service stops only after all its dependents stopped; independent
 //! services stop concurrently; every step is bounded by the registry-wide deadline.
+//!
+//! Fast path: every service that may stop now is cancelled in one sweep, its tasks get one
+//! scheduler turn, and the services left with no task and no stop hook finish right there.
+//! Only the others get a future (tasks still running, a hook, or a stop someone else runs).
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::time::{Instant, timeout_at};
 use tracing::Instrument;
 
+use super::stop_once::Claim;
 use super::{Engine, StopReport, lock};
 use crate::error::{Panicked, TimedOut};
 use crate::events::ServiceIndex;
@@ -18,9 +24,20 @@ use crate::{Phase, ServiceError, State};
 /// How long aborted tasks get to be dropped before they are reported as still running.
 const ABORT_GRACE: Duration = Duration::from_millis(5);
 
+/// What the slow path found about the tasks.
+#[derive(Default)]
+struct TaskOutcomes {
+    aborted: Vec<String>,
+    still_running: Vec<String>,
+    blocking_still_running: Vec<String>,
+    children_aborted: usize,
+}
+
+type StopFuture<'a> = BoxFuture<'a, (ServiceIndex, Arc<StopReport>)>;
+
 impl Engine {
-    /// Stops the services in `member` in reverse dependency order. Services never started are
-    /// skipped (they stay New). Returns reports in stop order.
+    /// Stops the services in `member` in reverse dependency order. Services never started (or
+    /// whose start was dropped or failed) are skipped. Returns reports in stop order.
     pub(crate) async fn stop_set(
         self: &Arc<Self>,
         member: &[bool],
@@ -40,27 +57,101 @@ impl Engine {
         let mut ready: Vec<ServiceIndex> = (0..n as ServiceIndex)
             .filter(|&i| member[i as usize] && waiting_on[i as usize] == 0)
             .collect();
-        let mut in_flight = FuturesUnordered::new();
+        let mut in_flight: FuturesUnordered<StopFuture<'_>> = FuturesUnordered::new();
+        let mut cancelled: Vec<(ServiceIndex, Claim<'_>, Instant)> = Vec::new();
         let mut reports = Vec::new();
         loop {
             while let Some(i) = ready.pop() {
-                let state = self.node(i).state.get();
-                // Never started, or already ended (failed start, dropped start): nothing to stop.
-                if state == State::New
-                    || (state.is_terminal() && !self.node(i).stop_report.initialized())
+                let node = self.node(i);
+                let state = node.state.get();
+                if state == State::New || (state.is_terminal() && node.stop_report.get().is_none())
                 {
                     self.release_deps(i, member, &mut waiting_on, &mut ready);
+                } else if let Some(claim) = node.stop_report.try_claim() {
+                    cancelled.push((i, claim, self.begin_stop(i)));
                 } else {
-                    in_flight.push(self.stop_service(i, deadline));
+                    in_flight.push(Box::pin(self.stop_claimed_elsewhere(i, deadline)));
                 }
             }
-            let Some((i, report)) = in_flight.next().await else {
+            if !cancelled.is_empty() {
+                self.finish_cancelled(&mut cancelled, &mut in_flight, deadline, |i, report| {
+                    reports.push(report);
+                    self.release_deps(i, member, &mut waiting_on, &mut ready);
+                })
+                .await;
+                if !ready.is_empty() {
+                    continue;
+                }
+            }
+            // One task drives many tokio futures here: the coop budget would make it thrash.
+            let Some((i, report)) = tokio::task::unconstrained(in_flight.next()).await else {
                 break;
             };
             reports.push(report);
             self.release_deps(i, member, &mut waiting_on, &mut ready);
         }
         reports
+    }
+
+    /// The fast path. Services with a stop hook go to the slow path at once. The others are
+    /// finished in cancellation order as their trackers empty, yielding to let their tasks
+    /// run; once no task has ended for a few turns, the rest take the slow path (which bounds
+    /// them by `stop_timeout`).
+    async fn finish_cancelled<'a>(
+        &'a self,
+        cancelled: &mut Vec<(ServiceIndex, Claim<'a>, Instant)>,
+        in_flight: &mut FuturesUnordered<StopFuture<'a>>,
+        deadline: Instant,
+        mut finished: impl FnMut(ServiceIndex, Arc<StopReport>),
+    ) {
+        const IDLE_TURNS: u32 = 3;
+        let mut idle_turns = 0;
+        let mut queue = std::collections::VecDeque::with_capacity(cancelled.len());
+        for (i, claim, began) in cancelled.drain(..) {
+            if self.node(i).service.has_stop_hook() {
+                in_flight.push(self.slow(i, claim, began, deadline));
+            } else {
+                queue.push_back((i, claim, began));
+            }
+        }
+        // Progress is measured by the runtime's count of live tasks: one atomic load.
+        let metrics = tokio::runtime::Handle::current().metrics();
+        let mut alive = metrics.num_alive_tasks();
+        while let Some((i, _, _)) = queue.front() {
+            if self.node(*i).tracker.is_empty() {
+                if let Some((i, claim, began)) = queue.pop_front() {
+                    let report = self.finish_stop(i, began, TaskOutcomes::default(), Vec::new());
+                    finished(i, claim.complete(report));
+                }
+                idle_turns = 0;
+                continue;
+            }
+            if idle_turns == IDLE_TURNS {
+                break;
+            }
+            tokio::task::yield_now().await;
+            let now_alive = metrics.num_alive_tasks();
+            if now_alive < alive {
+                idle_turns = 0;
+            } else {
+                idle_turns += 1;
+            }
+            alive = now_alive;
+        }
+        for (i, claim, began) in queue {
+            in_flight.push(self.slow(i, claim, began, deadline));
+        }
+    }
+
+    fn slow<'a>(
+        &'a self,
+        i: ServiceIndex,
+        claim: Claim<'a>,
+        began: Instant,
+        deadline: Instant,
+    ) -> StopFuture<'a> {
+        let span = tracing::info_span!("stop", service = %self.node(i).name);
+        Box::pin(self.stop_slow(i, claim, began, deadline).instrument(span))
     }
 
     fn release_deps(
@@ -81,39 +172,48 @@ impl Engine {
         }
     }
 
-    /// One service's stop, once: later callers get the same report.
-    pub(crate) async fn stop_service(
+    /// Cancel: the service's token (all its tasks see it) and its tracker closes.
+    fn begin_stop(&self, i: ServiceIndex) -> Instant {
+        let node = self.node(i);
+        self.set_state(i, State::Stopping);
+        node.token.cancel();
+        node.tracker.close();
+        Instant::now()
+    }
+
+    /// Another stop (an escalation's) has claimed this service: wait for its report, or take
+    /// over if that stop was dropped half-way.
+    async fn stop_claimed_elsewhere(
         &self,
         i: ServiceIndex,
         deadline: Instant,
     ) -> (ServiceIndex, Arc<StopReport>) {
         let node = self.node(i);
-        let report = node
-            .stop_report
-            .get_or_init(|| {
-                let span = tracing::info_span!("stop", service = %node.name);
-                self.stop_once(i, deadline).instrument(span)
-            })
-            .await;
-        (i, Arc::clone(report))
+        loop {
+            if let Some(report) = node.stop_report.wait().await {
+                return (i, report);
+            }
+            if let Some(claim) = node.stop_report.try_claim() {
+                let began = self.begin_stop(i);
+                return self.stop_slow(i, claim, began, deadline).await;
+            }
+        }
     }
 
-    /// cancel → tasks finish until `stop_timeout` → abort the rest → `on_stop` → report.
-    async fn stop_once(&self, i: ServiceIndex, deadline: Instant) -> Arc<StopReport> {
+    /// Tasks finish until `stop_timeout` → abort the rest → `on_stop` → report.
+    async fn stop_slow(
+        &self,
+        i: ServiceIndex,
+        claim: Claim<'_>,
+        began: Instant,
+        deadline: Instant,
+    ) -> (ServiceIndex, Arc<StopReport>) {
         let node = self.node(i);
-        let began = Instant::now();
-        self.set_state(i, State::Stopping);
-        node.token.cancel();
-        node.tracker.close();
-
         let grace_until = (began + node.options.stop_timeout).min(deadline);
-        let mut tasks_aborted = Vec::new();
-        let mut tasks_still_running = Vec::new();
-        let mut blocking_still_running = Vec::new();
-        let mut children_aborted = 0;
+        let mut tasks = TaskOutcomes::default();
         if timeout_at(grace_until, node.tracker.wait()).await.is_err() {
-            children_aborted = node.children_alive();
-            tasks_aborted = node.abort_tasks();
+            tasks.children_aborted = node.children_alive();
+            tasks.aborted = node.abort_tasks();
             // Let the runtime drop what it can; then report what is still there.
             tokio::task::yield_now().await;
             let grace = (Instant::now() + ABORT_GRACE).min(deadline.max(Instant::now()));
@@ -121,41 +221,52 @@ impl Engine {
             for entry in lock(&node.tasks).iter() {
                 if !entry.abort.is_finished() {
                     if entry.blocking {
-                        blocking_still_running.push(entry.name.to_string());
+                        tasks.blocking_still_running.push(entry.name.to_string());
                     } else {
-                        tasks_still_running.push(entry.name.to_string());
+                        tasks.still_running.push(entry.name.to_string());
                     }
                 }
             }
-            tracing::warn!(service = %node.name, aborted = ?tasks_aborted, "tasks did not finish within stop_timeout");
+            tracing::warn!(service = %node.name, aborted = ?tasks.aborted, "tasks did not finish within stop_timeout");
         }
-
         let mut errors = Vec::new();
-        if let Some(failure) = lock(&node.failure).clone() {
-            errors.push(failure);
-        }
         if node.service.has_stop_hook()
             && let Err(e) = self.run_stop_hook(i, deadline).await
         {
             tracing::error!(service = %node.name, error = %e, "stop hook failed");
             errors.push(Arc::new(e));
         }
+        let report = self.finish_stop(i, began, tasks, errors);
+        (i, claim.complete(report))
+    }
 
-        let failed = lock(&node.failure).is_some();
-        let final_state = if failed {
+    /// The final state (Failed if the service failed) and the report.
+    fn finish_stop(
+        &self,
+        i: ServiceIndex,
+        began: Instant,
+        tasks: TaskOutcomes,
+        mut errors: Vec<Arc<ServiceError>>,
+    ) -> Arc<StopReport> {
+        let node = self.node(i);
+        let failure = lock(&node.failure).clone();
+        let final_state = if failure.is_some() {
             State::Failed
         } else {
             State::Stopped
         };
+        if let Some(failure) = failure {
+            errors.insert(0, failure);
+        }
         self.set_state(i, final_state);
         let report = StopReport {
-            service: node.name.to_string(),
+            service: node.name.clone(),
             state: node.state.get(),
             duration: began.elapsed(),
-            tasks_aborted,
-            tasks_still_running,
-            blocking_still_running,
-            children_aborted,
+            tasks_aborted: tasks.aborted,
+            tasks_still_running: tasks.still_running,
+            blocking_still_running: tasks.blocking_still_running,
+            children_aborted: tasks.children_aborted,
             errors,
         };
         tracing::info!(service = %node.name, duration = ?report.duration, "stopped");

@@ -65,8 +65,14 @@ impl<'a> TaskSpawner<'a> {
         let node = self.engine.node(self.service);
         let span = tracing::info_span!("task", service = %node.name, task = %spec.name);
         let name = spec.name.clone();
-        let future = run_async(self.shutdown(), task, spec, make).instrument(span);
-        let handle = tokio::spawn(node.tracker.track_future(future));
+        let future = run_async(self.shutdown(), task, spec, make);
+        // Without a subscriber the span is disabled: skip the wrapper (smaller task, no
+        // enter/exit per poll).
+        let handle = if span.is_disabled() {
+            tokio::spawn(node.tracker.track_future(future))
+        } else {
+            tokio::spawn(node.tracker.track_future(future.instrument(span)))
+        };
         self.record(name, handle.abort_handle(), false);
     }
 
@@ -101,9 +107,7 @@ impl<'a> TaskSpawner<'a> {
         abort: tokio::task::AbortHandle,
         blocking: bool,
     ) {
-        let mut tasks = lock(&self.engine.node(self.service).tasks);
-        tasks.reserve_exact(1);
-        tasks.push(TaskEntry {
+        lock(&self.engine.node(self.service).tasks).push(TaskEntry {
             name,
             abort,
             blocking,
