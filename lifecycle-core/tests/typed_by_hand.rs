@@ -98,16 +98,12 @@ impl Provide<Config> for App {
 }
 impl Provide<Db> for App {
     fn provide(cx: &mut Resolver<Self>) -> Result<Arc<Db>, BuildError> {
-        cx.resolve("db", |s| &mut s.db, |cx| Db::from_registry(cx))
+        cx.resolve("db", |s| &mut s.db, Db::from_registry)
     }
 }
 impl Provide<MemoryCache> for App {
     fn provide(cx: &mut Resolver<Self>) -> Result<Arc<MemoryCache>, BuildError> {
-        cx.resolve(
-            "cache",
-            |s| &mut s.cache,
-            |cx| MemoryCache::from_registry(cx),
-        )
+        cx.resolve("cache", |s| &mut s.cache, MemoryCache::from_registry)
     }
 }
 impl Provide<dyn Cache> for App {
@@ -118,7 +114,7 @@ impl Provide<dyn Cache> for App {
 }
 impl Provide<Api> for App {
     fn provide(cx: &mut Resolver<Self>) -> Result<Arc<Api>, BuildError> {
-        cx.resolve("api", |s| &mut s.api, |cx| Api::from_registry(cx))
+        cx.resolve("api", |s| &mut s.api, Api::from_registry)
     }
 }
 
