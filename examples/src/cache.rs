@@ -88,7 +88,8 @@ impl Cache {
     /// Caches `value` under `key` for the configured TTL.
     pub fn insert(&self, key: &str, value: Arc<Value>) {
         let expires = Instant::now() + self.config.cache_ttl;
-        self.entries().insert(key.to_owned(), Entry { value, expires });
+        self.entries()
+            .insert(key.to_owned(), Entry { value, expires });
     }
 
     /// Drops every entry whose key starts with `prefix`; returns how many.
@@ -97,7 +98,8 @@ impl Cache {
         let before = entries.len();
         entries.retain(|k, _| !k.starts_with(prefix));
         let dropped = before - entries.len();
-        self.invalidated.fetch_add(dropped as u64, Ordering::Relaxed);
+        self.invalidated
+            .fetch_add(dropped as u64, Ordering::Relaxed);
         dropped
     }
 

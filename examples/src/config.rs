@@ -111,13 +111,13 @@ impl AppConfig {
                 "--data-dir" => config.data_dir = PathBuf::from(value("data dir")?),
                 "--seed-days" => {
                     let v = value("seed days")?;
-                    config.seed_days = v.parse().map_err(|e: std::num::ParseIntError| {
-                        ConfigError::Invalid {
-                            what: "seed days",
-                            value: v.clone(),
-                            reason: e.to_string(),
-                        }
-                    })?;
+                    config.seed_days =
+                        v.parse()
+                            .map_err(|e: std::num::ParseIntError| ConfigError::Invalid {
+                                what: "seed days",
+                                value: v.clone(),
+                                reason: e.to_string(),
+                            })?;
                 }
                 "--help" | "-h" => return Err(ConfigError::Help),
                 _ => return Err(ConfigError::UnknownArgument(arg)),
@@ -128,11 +128,13 @@ impl AppConfig {
 }
 
 fn parse_port(value: &str) -> Result<u16, ConfigError> {
-    value.parse().map_err(|e: std::num::ParseIntError| ConfigError::Invalid {
-        what: "port",
-        value: value.to_owned(),
-        reason: e.to_string(),
-    })
+    value
+        .parse()
+        .map_err(|e: std::num::ParseIntError| ConfigError::Invalid {
+            what: "port",
+            value: value.to_owned(),
+            reason: e.to_string(),
+        })
 }
 
 #[cfg(test)]
@@ -153,8 +155,8 @@ mod tests {
     #[test]
     fn flags_override_env() {
         let env = |k: &str| (k == "FORECAST_PORT").then(|| "9000".to_owned());
-        let c = AppConfig::from_env_and_args(env, args(&["--port=0", "--data-dir", "/tmp/x"]))
-            .unwrap();
+        let c =
+            AppConfig::from_env_and_args(env, args(&["--port=0", "--data-dir", "/tmp/x"])).unwrap();
         assert_eq!(c.listen.port(), 0);
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
         let c = AppConfig::from_env_and_args(env, args(&[])).unwrap();

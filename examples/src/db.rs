@@ -173,7 +173,9 @@ impl Database {
     {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut guard = conn
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             let conn = guard.as_mut().ok_or(DbError::Closed)?;
             f(conn)
         })
@@ -201,7 +203,9 @@ impl Database {
             conn.execute_batch(SCHEMA)?;
             let seeded = seed_if_empty(&mut conn, seed_days)?;
             let sales: i64 = conn.query_row("SELECT count(*) FROM sales", [], |r| r.get(0))?;
-            *slot.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(conn);
+            *slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(conn);
             Ok::<_, DbError>((seeded, sales))
         })
         .await??;
@@ -282,7 +286,11 @@ fn seed_if_empty(conn: &mut Connection, days: u32) -> Result<bool, DbError> {
                     let noise = ((rng >> 33) as f64 / f64::from(1u32 << 31)) - 0.5;
                     let level = 40.0 + 15.0 * ri as f64 + 10.0 * pi as f64;
                     let trend = (0.01 + 0.01 * pi as f64) * t as f64;
-                    let weekly = if weekday == 0 || weekday == 6 { 0.8 } else { 1.05 };
+                    let weekly = if weekday == 0 || weekday == 6 {
+                        0.8
+                    } else {
+                        1.05
+                    };
                     let yearly =
                         1.0 + 0.15 * (2.0 * std::f64::consts::PI * t as f64 / 365.25).sin();
                     let units = ((level + trend) * weekly * yearly + 6.0 * noise).max(0.0);
@@ -340,7 +348,10 @@ mod tests {
         std::fs::write(&file, b"x").unwrap();
         let db = Database::new(file.join("sub/test.db"));
         let err = db.open().await.unwrap_err();
-        assert!(err.to_string().starts_with("cannot open database `"), "{err}");
+        assert!(
+            err.to_string().starts_with("cannot open database `"),
+            "{err}"
+        );
         assert!(!db.is_open());
     }
 }

@@ -49,11 +49,9 @@ impl Flag {
 
     /// Whether `key` is inside the rollout (a stable FNV-1a bucket of 0–99).
     pub fn rolled_out_to(&self, key: &str) -> bool {
-        let hash = key
-            .bytes()
-            .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-            });
+        let hash = key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
         (hash % 100) < u64::from(self.rollout_percentage)
     }
 }
@@ -104,7 +102,9 @@ impl FlagPatch {
         }
         if let Some(v) = self.rollout_percentage {
             if v > 100 {
-                return Err(FlagError::Invalid("rollout_percentage must be 0–100".into()));
+                return Err(FlagError::Invalid(
+                    "rollout_percentage must be 0–100".into(),
+                ));
             }
             flag.rollout_percentage = v;
         }

@@ -145,10 +145,9 @@ pub fn refresh(
         tracing::warn!(view = def.name, "refresh cancelled: rolling back");
         return Err(DbError::Cancelled);
     }
-    let row_count: i64 =
-        tx.query_row(&format!("SELECT count(*) FROM {}", def.table), [], |r| {
-            r.get(0)
-        })?;
+    let row_count: i64 = tx.query_row(&format!("SELECT count(*) FROM {}", def.table), [], |r| {
+        r.get(0)
+    })?;
     let finished_ms = now_ms();
     tx.execute(
         "UPDATE view_state SET generation = ?2, refreshed_at_ms = ?3, row_count = ?4,
@@ -382,7 +381,8 @@ mod tests {
         .unwrap();
         let cancel = CancellationToken::new();
         let c2 = cancel.clone();
-        let refreshing = db.call(move |c| refresh(c, &VIEWS[1], "manual", &c2, Duration::from_millis(20)));
+        let refreshing =
+            db.call(move |c| refresh(c, &VIEWS[1], "manual", &c2, Duration::from_millis(20)));
         let canceller = async {
             tokio::time::sleep(Duration::from_millis(30)).await;
             cancel.cancel();
@@ -393,8 +393,16 @@ mod tests {
         let monthly = states.iter().find(|s| s.view == "monthly_sales").unwrap();
         assert_eq!(monthly.generation, first.generation);
         assert_eq!(monthly.pending_changes, 1, "the rollback kept the counter");
-        assert!(db.call(|c| consistency_problems(c)).await.unwrap().is_empty());
-        let rows = db.call(|c| monthly_sales(c, Some("north"), Some("widget"))).await.unwrap();
+        assert!(
+            db.call(|c| consistency_problems(c))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let rows = db
+            .call(|c| monthly_sales(c, Some("north"), Some("widget")))
+            .await
+            .unwrap();
         assert_eq!(rows.len(), 3);
     }
 }

@@ -87,7 +87,10 @@ impl Node {
     /// Direct children.
     pub fn children(&self) -> Vec<Node> {
         match self {
-            Node::Total => REGIONS.iter().map(|r| Node::Region((*r).to_owned())).collect(),
+            Node::Total => REGIONS
+                .iter()
+                .map(|r| Node::Region((*r).to_owned()))
+                .collect(),
             Node::Region(r) => PRODUCTS
                 .iter()
                 .map(|p| Node::Leaf {

@@ -82,7 +82,13 @@ mod tests {
         let m = Holt::fit(&series).unwrap();
         assert!((m.trend - 5.0).abs() < 1.5, "{m:?}");
         let falling: Vec<f64> = (0..10).map(|t| 50.0 - 10.0 * f64::from(t)).collect();
-        assert!(Holt::fit(&falling).unwrap().forecast(12).iter().all(|v| *v >= 0.0));
+        assert!(
+            Holt::fit(&falling)
+                .unwrap()
+                .forecast(12)
+                .iter()
+                .all(|v| *v >= 0.0)
+        );
         assert!(Holt::fit(&[1.0]).is_none());
     }
 }

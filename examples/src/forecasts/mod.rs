@@ -230,8 +230,13 @@ impl Forecasts {
     }
 
     /// The forecast of one node (`total`, `north`, `north/widget`) over `horizon` months.
-    pub async fn forecast(&self, node: &str, horizon: usize) -> Result<NodeForecast, ForecastError> {
-        let parsed = Node::parse(node).ok_or_else(|| ForecastError::UnknownNode(node.to_owned()))?;
+    pub async fn forecast(
+        &self,
+        node: &str,
+        horizon: usize,
+    ) -> Result<NodeForecast, ForecastError> {
+        let parsed =
+            Node::parse(node).ok_or_else(|| ForecastError::UnknownNode(node.to_owned()))?;
         if !(1..=24).contains(&horizon) {
             return Err(ForecastError::Horizon(horizon));
         }
@@ -292,7 +297,10 @@ mod tests {
         for r in &total.children {
             regions += forecasts.forecast(r, 6).await.unwrap().reconciled[0].units;
         }
-        assert!((regions - total.reconciled[0].units).abs() < 0.5, "coherent");
+        assert!(
+            (regions - total.reconciled[0].units).abs() < 0.5,
+            "coherent"
+        );
         let (models, hits, _) = forecasts.models.stats();
         assert_eq!(models, 9 + 1 + 3, "leaves, total and regions");
         assert!(hits > 0);

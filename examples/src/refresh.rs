@@ -1,0 +1,313 @@
+//! `AutomatedRefresh`: keeps the materialized views fresh.
+//!
+//! - `check_due` runs every 30 s (a periodic background task: cancelled at once at stop,
+//!   where the original slept 30 s in a thread that could not be interrupted);
+//! - `react` wakes on every flag change (a `watch` subscription, no polling) and on manual
+//!   requests, and checks at once;
+//! - smart triggers: a view is due when its change counter reaches the flag's threshold or
+//!   its age reaches the time threshold;
+//! - a refresh is one transaction. When stop is requested mid-refresh, the refresh gets
+//!   `refresh_grace` to commit; past it, it is cancelled and rolled back. Never half-written.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use lifecycle_core::{Health, Shutdown};
+use serde::Serialize;
+use tokio::sync::{Mutex, Notify};
+use tokio_util::sync::CancellationToken;
+
+use crate::cache::Cache;
+use crate::config::AppConfig;
+use crate::db::{Database, DbError, now_ms};
+use crate::flags::{FeatureFlags, Flag};
+use crate::hub::{HubEvent, WebSocketHub};
+use crate::views::{self, Refreshed, ViewDef, ViewState};
+
+/// What the refresh service has done, as served by `/refresh`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RefreshMetrics {
+    /// Due-checks run.
+    pub checks: u64,
+    /// Checks skipped because the flag is off.
+    pub skipped_disabled: u64,
+    /// Refreshes committed.
+    pub refreshes: u64,
+    /// Refreshes rolled back because the service stopped.
+    pub rolled_back: u64,
+    /// Refreshes that failed.
+    pub failures: u64,
+    /// Committed refreshes per view.
+    pub per_view: BTreeMap<String, u64>,
+    /// The last committed refresh.
+    pub last: Option<Refreshed>,
+    /// The last failure.
+    pub last_error: Option<String>,
+}
+
+/// The refresh service.
+pub struct AutomatedRefresh {
+    pub(crate) db: Arc<Database>,
+    pub(crate) flags: Arc<FeatureFlags>,
+    pub(crate) cache: Arc<Cache>,
+    pub(crate) hub: Arc<WebSocketHub>,
+    pub(crate) config: Arc<AppConfig>,
+    /// The metrics; holding the lock also serializes refreshes.
+    pub(crate) metrics: Mutex<RefreshMetrics>,
+    pub(crate) manual: Notify,
+}
+
+/// Why a view is due, if it is.
+pub fn due_reason(state: &ViewState, flag: &Flag, now_ms: i64) -> Option<&'static str> {
+    if !flag.enabled || !flag.rolled_out_to(&state.view) {
+        return None;
+    }
+    let Some(refreshed) = state.refreshed_at_ms else {
+        return Some("initial");
+    };
+    if flag.smart_triggers && state.pending_changes >= flag.change_threshold {
+        return Some("changes");
+    }
+    if now_ms - refreshed >= flag.time_threshold_secs * 1000 {
+        return Some("time");
+    }
+    None
+}
+
+impl AutomatedRefresh {
+    /// A refresh service over these dependencies.
+    pub fn new(
+        db: Arc<Database>,
+        flags: Arc<FeatureFlags>,
+        cache: Arc<Cache>,
+        hub: Arc<WebSocketHub>,
+        config: Arc<AppConfig>,
+    ) -> Self {
+        Self {
+            db,
+            flags,
+            cache,
+            hub,
+            config,
+            metrics: Mutex::default(),
+            manual: Notify::new(),
+        }
+    }
+
+    /// Registers the views and builds the ones never built. The `on_start` hook.
+    pub async fn warm_up(&self) -> Result<(), DbError> {
+        let states = self
+            .db
+            .call(|c| {
+                views::ensure_registered(c)?;
+                views::states(c)
+            })
+            .await?;
+        let never: Vec<_> = states.iter().filter(|s| s.generation == 0).collect();
+        let mut metrics = self.metrics.lock().await;
+        for s in never {
+            if let Some(def) = views::view(&s.view) {
+                let refreshed = self
+                    .run_refresh(def, "initial", &CancellationToken::new())
+                    .await?;
+                self.record(&mut metrics, refreshed);
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks `react` to refresh every view now, whatever the triggers say.
+    pub fn request_refresh(&self) {
+        self.manual.notify_one();
+    }
+
+    /// A snapshot of the metrics.
+    pub async fn metrics(&self) -> RefreshMetrics {
+        self.metrics.lock().await.clone()
+    }
+
+    /// The `react` task: flag changes and manual requests trigger a check at once.
+    pub async fn react(&self, shutdown: Shutdown) -> anyhow::Result<()> {
+        let mut flags = self.flags.subscribe();
+        flags.borrow_and_update();
+        loop {
+            let force = tokio::select! {
+                () = shutdown.cancelled() => return Ok(()),
+                changed = flags.changed() => {
+                    changed?;
+                    flags.borrow_and_update();
+                    false
+                }
+                () = self.manual.notified() => true,
+            };
+            self.check(&shutdown, force).await?;
+        }
+    }
+
+    /// One due-check: refreshes every view that is due (all of them when `force`, as long as
+    /// the flag is on). A refresh interrupted by stop is rolled back, which is not an error.
+    pub async fn check(&self, shutdown: &Shutdown, force: bool) -> anyhow::Result<()> {
+        let mut metrics = self.metrics.lock().await;
+        metrics.checks += 1;
+        let flag = self.flags.refresh_flag();
+        if !flag.enabled {
+            metrics.skipped_disabled += 1;
+            tracing::debug!("automated refresh disabled by flag");
+            return Ok(());
+        }
+        let states = self.db.call(|c| views::states(c)).await?;
+        let now = now_ms();
+        for state in states {
+            let reason = if force {
+                Some("manual")
+            } else {
+                due_reason(&state, &flag, now)
+            };
+            let (Some(reason), Some(def)) = (reason, views::view(&state.view)) else {
+                continue;
+            };
+            match self.refresh_during(def, reason, shutdown).await {
+                Ok(refreshed) => self.record(&mut metrics, refreshed),
+                Err(DbError::Cancelled) => {
+                    metrics.rolled_back += 1;
+                    return Ok(());
+                }
+                Err(e) => {
+                    metrics.failures += 1;
+                    metrics.last_error = Some(format!("{}: {e}", def.name));
+                    return Err(e.into());
+                }
+            }
+            if shutdown.is_cancelled() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn record(&self, metrics: &mut RefreshMetrics, refreshed: Refreshed) {
+        metrics.refreshes += 1;
+        *metrics.per_view.entry(refreshed.view.clone()).or_default() += 1;
+        self.cache.invalidate_prefix("views/");
+        self.cache.invalidate_prefix("forecasts/");
+        self.hub.broadcast(&HubEvent::ViewRefreshed {
+            view: refreshed.view.clone(),
+            generation: refreshed.generation,
+            row_count: refreshed.row_count,
+            reason: refreshed.reason.clone(),
+        });
+        tracing::info!(
+            view = %refreshed.view,
+            generation = refreshed.generation,
+            rows = refreshed.row_count,
+            took_ms = refreshed.took_ms,
+            reason = %refreshed.reason,
+            "view refreshed"
+        );
+        metrics.last = Some(refreshed);
+    }
+
+    /// Runs one refresh; if the service starts stopping meanwhile, gives it `refresh_grace`
+    /// to commit, then cancels it (rolled back).
+    async fn refresh_during(
+        &self,
+        def: &'static ViewDef,
+        reason: &'static str,
+        shutdown: &Shutdown,
+    ) -> Result<Refreshed, DbError> {
+        let cancel = CancellationToken::new();
+        // If this task is aborted (stop_timeout passed), dropping the guard cancels the
+        // blocking refresh, which then rolls back.
+        let _abort_guard = cancel.clone().drop_guard();
+        let refresh = self.run_refresh(def, reason, &cancel);
+        tokio::pin!(refresh);
+        tokio::select! {
+            biased;
+            result = &mut refresh => result,
+            () = shutdown.cancelled() => {
+                let grace = self.config.refresh_grace;
+                tracing::info!(view = def.name, ?grace, "stop requested during a refresh: letting it finish");
+                match tokio::time::timeout(grace, &mut refresh).await {
+                    Ok(result) => result,
+                    Err(_) => {
+                        cancel.cancel();
+                        refresh.await
+                    }
+                }
+            }
+        }
+    }
+
+    async fn run_refresh(
+        &self,
+        def: &'static ViewDef,
+        reason: &'static str,
+        cancel: &CancellationToken,
+    ) -> Result<Refreshed, DbError> {
+        let cancel = cancel.clone();
+        let throttle = self.config.refresh_throttle;
+        self.db
+            .call(move |c| views::refresh(c, def, reason, &cancel, throttle))
+            .await
+    }
+
+    /// Health: degraded after a failed refresh, until the next success.
+    pub async fn health(&self) -> Health {
+        match &self.metrics.lock().await.last_error {
+            Some(e) => Health::degraded(format!("last refresh failed: {e}")),
+            None => Health::Healthy,
+        }
+    }
+
+    /// Logs the totals. The `on_stop` hook.
+    pub async fn flush(&self) {
+        let m = self.metrics.lock().await;
+        tracing::info!(
+            checks = m.checks,
+            refreshes = m.refreshes,
+            rolled_back = m.rolled_back,
+            failures = m.failures,
+            "refresh metrics at stop"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(refreshed: Option<i64>, pending: i64) -> ViewState {
+        ViewState {
+            view: "daily_totals".into(),
+            generation: 1,
+            refreshed_at_ms: refreshed,
+            row_count: 10,
+            pending_changes: pending,
+        }
+    }
+
+    #[test]
+    fn smart_triggers_and_time_threshold() {
+        let mut flag = Flag::refresh_default();
+        flag.change_threshold = 10;
+        flag.time_threshold_secs = 60;
+        let now = 1_000_000;
+        assert_eq!(due_reason(&state(None, 0), &flag, now), Some("initial"));
+        assert_eq!(due_reason(&state(Some(now), 9), &flag, now), None);
+        assert_eq!(
+            due_reason(&state(Some(now), 10), &flag, now),
+            Some("changes")
+        );
+        assert_eq!(
+            due_reason(&state(Some(now - 60_000), 0), &flag, now),
+            Some("time")
+        );
+        flag.smart_triggers = false;
+        assert_eq!(due_reason(&state(Some(now), 1000), &flag, now), None);
+        flag.enabled = false;
+        assert_eq!(due_reason(&state(None, 0), &flag, now), None);
+        flag.enabled = true;
+        flag.rollout_percentage = 0;
+        assert_eq!(due_reason(&state(None, 0), &flag, now), None);
+    }
+}
