@@ -78,11 +78,9 @@ impl ModelCache {
             .models
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some((g, m)) = models.get(key) {
-            if *g == generation {
-                self.hits.fetch_add(1, Ordering::Relaxed);
-                return Some(*m);
-            }
+        if let Some((_, m)) = models.get(key).filter(|(g, _)| *g == generation) {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+            return Some(*m);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
         let model = Holt::fit(series)?;

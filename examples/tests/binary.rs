@@ -1,0 +1,126 @@
+//! The built binary as a user runs it: SIGTERM stops it gracefully and it exits 0 fast; an
+//! unopenable database makes it exit non-zero with a clear message.
+
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_forecast-platform");
+
+fn wait_with_deadline(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+#[test]
+fn sigterm_stops_in_reverse_order_and_exits_zero_within_2s() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--seed-days", "120", "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    let started = Instant::now();
+    let addr = loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "exited early:\n{seen}"
+        );
+        seen.push_str(&line);
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "no address:\n{seen}"
+        );
+    };
+    // It answers.
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    std::io::Write::write_all(
+        &mut conn,
+        b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+
+    let sent = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = wait_with_deadline(&mut child, Duration::from_secs(2));
+    let latency = sent.elapsed();
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("still running 2 s after SIGTERM");
+    };
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    seen.push_str(&rest);
+    assert_eq!(status.code(), Some(0), "{seen}");
+    eprintln!("exit latency after SIGTERM: {latency:?}");
+    assert!(latency < Duration::from_secs(2));
+    // Started in dependency order, stopped in reverse.
+    let first = |needle: &str| {
+        seen.find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}` in:\n{seen}"))
+    };
+    assert!(first("started service=Database") < first("started service=HttpApi"));
+    assert!(seen.contains("critical_path=Database -> "), "{seen}");
+    let order = seen
+        .lines()
+        .find_map(|l| l.split("all services stopped").nth(1))
+        .unwrap_or_else(|| panic!("no stop summary:\n{seen}"));
+    assert!(
+        order.contains("order=HttpApi -> ") && order.trim_end().ends_with("Database"),
+        "{order}"
+    );
+}
+
+#[test]
+fn unopenable_database_exits_non_zero_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"").unwrap();
+    let out = Command::new(BIN)
+        .args(["--port", "0", "--data-dir"])
+        .arg(file.join("data"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: start-up failed, rolled back: service `Database` failed in start: cannot open database"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_arguments_exit_2_and_help_exits_0() {
+    let out = Command::new(BIN).arg("--port=http").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid port"));
+    let out = Command::new(BIN).arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("usage: forecast-platform"));
+}
