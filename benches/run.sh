@@ -5,7 +5,7 @@
 #   benches/run.sh [w1] [w2] [w3] [w4] [callgrind]      (default: all of them, in that order)
 #
 # env: REV (default HEAD), RUNS (default 15), SIZES (default 1000,10000,100000),
-#      CG_N (default 2000), CG_REPS (default 3), OUT (default benches/results)
+#      CG_N (default 2000), CG_REPS (default 3), OUT (default benches/results/core-<last lifecycle-core commit>)
 #
 # Builds only `lifecycle-bench` (and what it depends on), in the repo's target dir. Results
 # (Markdown tables and raw CSV) go to OUT, with the revision and the machine in OUT/ENV.md.
@@ -13,8 +13,9 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
 REV="${REV:-HEAD}"
-OUT="${OUT:-$REPO/benches/results}"
 COMMIT="$(git -C "$REPO" rev-parse --short "$REV")"
+CORE="$(git -C "$REPO" log -1 --format=%h "$REV" -- lifecycle-core)"
+OUT="${OUT:-$REPO/benches/results/core-$CORE}"
 EXPORT="$(mktemp -d /tmp/lifecycle-bench-export.XXXXXX)"
 trap 'rm -rf "$EXPORT"' EXIT
 
