@@ -2,7 +2,7 @@
 # Runs the benchmark harness against one committed revision of the repository (default HEAD),
 # exported with `git archive` to a temp dir, so uncommitted work in the tree cannot leak in.
 #
-#   benches/run.sh [w1] [w2] [w3] [w4] [callgrind]      (default: all of them, in that order)
+#   benches/run.sh [w1] [w2] [w3] [w4] [callgrind] [dhat]   (default: all of them, in that order)
 #
 # env: REV (default HEAD), RUNS (default 15), SIZES (default 1000,10000,100000),
 #      CG_N (default 2000), CG_REPS (default 3), OUT (default benches/results/core-<last lifecycle-core commit>)
@@ -35,7 +35,7 @@ mkdir -p "$OUT"
 } > "$OUT/ENV.md"
 
 steps=("$@")
-[ ${#steps[@]} -eq 0 ] && steps=(w1 w2 w3 w4 callgrind)
+[ ${#steps[@]} -eq 0 ] && steps=(w1 w2 w3 w4 callgrind dhat)
 for step in "${steps[@]}"; do
   echo "== $step ($(date -u +%H:%M:%S))" >&2
   case "$step" in
@@ -44,6 +44,12 @@ for step in "${steps[@]}"; do
     w3) "$BIN" w3 --runs 201 --out "$OUT" 2> /dev/null ;;
     w4) "$BIN" w4 --runs 21 --out "$OUT" 2> /dev/null ;;
     callgrind) "$BIN" callgrind --n "${CG_N:-2000}" --reps "${CG_REPS:-3}" --out "$OUT" 2> "$OUT/callgrind.log" ;;
+    dhat)
+      for v in lifecycle hand-written tgs; do
+        valgrind --tool=dhat --dhat-out-file="$EXPORT/dhat.$v.json" "$BIN" child "$v" "${CG_N:-2000}" --phase start 2> /dev/null
+        { echo "### $v, N = ${CG_N:-2000} (dhat, running state)"; echo; echo '```'
+          python3 "$REPO/benches/tools/dhat_sites.py" "$EXPORT/dhat.$v.json" "${CG_N:-2000}"; echo '```'; echo; }
+      done > "$OUT/dhat.md" ;;
     *) echo "unknown step $step" >&2; exit 2 ;;
   esac
 done
