@@ -644,3 +644,23 @@ async fn cancelling_start_rolls_back() {
     assert_eq!(recorder.transitions_of("db").last(), Some(&State::Stopped));
     assert_no_tasks_alive().await;
 }
+
+// Guarantee 7: a failed periodic run delays the next one by the backoff (doubling).
+#[tokio::test(start_paused = true)]
+async fn failed_periodic_runs_are_retried_after_the_backoff() {
+    let (recorder, mut registry) = recorded();
+    let spec = TaskSpec::periodic("refresh", Duration::from_secs(30))
+        .backoff(Duration::from_secs(1), Duration::from_secs(60))
+        .jitter(0.0);
+    let probe = Probe::with_task(ProbeTask::Fails(spec));
+    let runs = Arc::clone(&probe.runs);
+    registry.add_named("refresh", Arc::new(probe));
+    let running = registry.build().unwrap().start().await.unwrap();
+    // Runs at 0 s, then 1 s, 3 s, 7 s (backoff 1, 2, 4 s), well before the 30 s period.
+    tokio::time::sleep(Duration::from_millis(7500)).await;
+    assert_eq!(runs.load(Ordering::SeqCst), 4);
+    assert_eq!(recorder.task_failures("refresh"), 4);
+    assert_eq!(running.state(0), Some(State::Running), "periodic failures do not fail the service");
+    running.stop().await;
+    assert_no_tasks_alive().await;
+}

@@ -32,7 +32,8 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 /// A background task as the engine tracks it, for abort and for reports.
 pub(crate) struct TaskEntry {
-    pub(crate) name: Cow<'static, str>,
+    /// The spec (name, restart policy), read by the task when a run fails.
+    pub(crate) spec: crate::TaskSpec,
     pub(crate) abort: AbortHandle,
     pub(crate) blocking: bool,
 }
@@ -78,7 +79,7 @@ impl Node {
         for entry in lock(&self.tasks).iter() {
             if !entry.abort.is_finished() {
                 entry.abort.abort();
-                unfinished.push(entry.name.to_string());
+                unfinished.push(entry.spec.name.to_string());
             }
         }
         if let Some(children) = lock(&self.children).as_mut() {
@@ -176,6 +177,13 @@ impl RegistryOptions {
     }
 }
 
+/// Start-up timings as offsets from the beginning of start-up, per service.
+pub(crate) struct StartupRecord {
+    pub(crate) total: Duration,
+    pub(crate) offsets: Box<[(Duration, Duration)]>,
+    pub(crate) order: Box<[ServiceIndex]>,
+}
+
 pub(crate) struct Engine {
     pub(crate) nodes: Box<[Node]>,
     pub(crate) graph: Graph,
@@ -190,7 +198,9 @@ pub(crate) struct Engine {
     /// Cancelled when the registry has fully stopped.
     pub(crate) stopped: CancellationToken,
     stop_all: OnceCell<Arc<RegistryStopReport>>,
-    pub(crate) startup: Mutex<Option<Arc<StartupReport>>>,
+    pub(crate) startup: Mutex<Option<StartupRecord>>,
+    /// Wakes those waiting for a service stop that someone else runs.
+    pub(crate) stop_done: tokio::sync::Notify,
 }
 
 impl Engine {
@@ -209,6 +219,7 @@ impl Engine {
             stopped: CancellationToken::new(),
             stop_all: OnceCell::new(),
             startup: Mutex::new(None),
+            stop_done: tokio::sync::Notify::new(),
         }
     }
 

@@ -10,7 +10,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::{Engine, ServiceTiming, StartupReport, lock};
+use super::{Engine, ServiceTiming, StartupRecord, StartupReport, lock};
 use crate::error::{Panicked, TimedOut};
 use crate::events::ServiceIndex;
 use crate::task::TaskSpawner;
@@ -35,7 +35,7 @@ impl Engine {
     pub(crate) async fn start(
         self: &Arc<Self>,
         cancel: &CancellationToken,
-    ) -> Result<Arc<StartupReport>, StartError> {
+    ) -> Result<(), StartError> {
         let mut guard = AbortOnDrop {
             engine: self,
             armed: true,
@@ -117,9 +117,17 @@ impl Engine {
         }
 
         guard.armed = false;
-        let report = Arc::new(self.startup_report(began, &times, &order));
-        *lock(&self.startup) = Some(Arc::clone(&report));
-        Ok(report)
+        // Kept compact (20 bytes a service); the report is built when someone asks.
+        let offsets = times
+            .iter()
+            .map(|&(from, to)| (from - began, to - began))
+            .collect();
+        *lock(&self.startup) = Some(StartupRecord {
+            total: began.elapsed(),
+            offsets,
+            order: order.into_boxed_slice(),
+        });
+        Ok(())
     }
 
     /// The hook of one service, bounded by its start timeout, panics caught. One future type
@@ -169,23 +177,27 @@ impl Engine {
         }
     }
 
-    fn startup_report(
-        &self,
-        began: Instant,
-        times: &[(Instant, Instant)],
-        order: &[ServiceIndex],
-    ) -> StartupReport {
+    /// Start-up timings and the critical path, from the compact record.
+    pub(crate) fn startup_report(&self) -> StartupReport {
+        let record = lock(&self.startup);
+        let Some(record) = record.as_ref() else {
+            return StartupReport::default();
+        };
+        let (offsets, order) = (&record.offsets, &record.order);
         let services = order
             .iter()
-            .map(|&i| ServiceTiming {
-                service: self.node(i).name.clone(),
-                began_after: times[i as usize].0 - began,
-                duration: times[i as usize].1 - times[i as usize].0,
+            .map(|&i| {
+                let (from, to) = offsets[i as usize];
+                ServiceTiming {
+                    service: self.node(i).name.clone(),
+                    began_after: from,
+                    duration: to - from,
+                }
             })
             .collect();
         // Walk back from the last service to finish along its latest-finishing dependency.
         let mut critical_path = Vec::new();
-        let mut current = order.iter().copied().max_by_key(|&i| times[i as usize].1);
+        let mut current = order.iter().copied().max_by_key(|&i| offsets[i as usize].1);
         while let Some(i) = current {
             critical_path.push(self.node(i).name.to_string());
             current = self
@@ -193,11 +205,11 @@ impl Engine {
                 .deps(i)
                 .iter()
                 .copied()
-                .max_by_key(|&d| times[d as usize].1);
+                .max_by_key(|&d| offsets[d as usize].1);
         }
         critical_path.reverse();
         StartupReport {
-            total: began.elapsed(),
+            total: record.total,
             services,
             critical_path,
         }

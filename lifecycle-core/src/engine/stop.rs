@@ -67,7 +67,7 @@ impl Engine {
                 if state == State::New || (state.is_terminal() && node.stop_report.get().is_none())
                 {
                     self.release_deps(i, member, &mut waiting_on, &mut ready);
-                } else if let Some(claim) = node.stop_report.try_claim() {
+                } else if let Some(claim) = node.stop_report.try_claim(&self.stop_done) {
                     cancelled.push((i, claim, self.begin_stop(i)));
                 } else {
                     in_flight.push(Box::pin(self.stop_claimed_elsewhere(i, deadline)));
@@ -190,10 +190,10 @@ impl Engine {
     ) -> (ServiceIndex, Arc<StopReport>) {
         let node = self.node(i);
         loop {
-            if let Some(report) = node.stop_report.wait().await {
+            if let Some(report) = node.stop_report.wait(&self.stop_done).await {
                 return (i, report);
             }
-            if let Some(claim) = node.stop_report.try_claim() {
+            if let Some(claim) = node.stop_report.try_claim(&self.stop_done) {
                 let began = self.begin_stop(i);
                 return self.stop_slow(i, claim, began, deadline).await;
             }
@@ -221,9 +221,11 @@ impl Engine {
             for entry in lock(&node.tasks).iter() {
                 if !entry.abort.is_finished() {
                     if entry.blocking {
-                        tasks.blocking_still_running.push(entry.name.to_string());
+                        tasks
+                            .blocking_still_running
+                            .push(entry.spec.name.to_string());
                     } else {
-                        tasks.still_running.push(entry.name.to_string());
+                        tasks.still_running.push(entry.spec.name.to_string());
                     }
                 }
             }

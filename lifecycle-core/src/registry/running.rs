@@ -159,7 +159,7 @@ impl RunningRegistry {
     }
 
     /// Start-up timings and the critical path.
-    pub fn startup_report(&self) -> Arc<StartupReport> {
+    pub fn startup_report(&self) -> StartupReport {
         self.handle.startup_report()
     }
 
@@ -259,8 +259,8 @@ impl RegistryHandle {
     }
 
     /// Start-up timings and the critical path.
-    pub fn startup_report(&self) -> Arc<StartupReport> {
-        lock(&self.engine.startup).clone().unwrap_or_default()
+    pub fn startup_report(&self) -> StartupReport {
+        self.engine.startup_report()
     }
 
     /// Runs every Running service's health check concurrently, each bounded by the

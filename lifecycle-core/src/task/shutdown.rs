@@ -56,7 +56,7 @@ impl Shutdown {
         self.service
     }
 
-    fn token(&self) -> &CancellationToken {
+    pub(crate) fn token(&self) -> &CancellationToken {
         &self.engine.node(self.service).token
     }
 

@@ -64,8 +64,10 @@ impl<'a> TaskSpawner<'a> {
         let task = self.next_index();
         let node = self.engine.node(self.service);
         let span = tracing::info_span!("task", service = %node.name, task = %spec.name);
-        let name = spec.name.clone();
-        let future = run_async(self.shutdown(), task, spec, make);
+        let future = run_async(self.shutdown(), task, spec.schedule, spec.cancel, make);
+        // The entry (with the spec the task reads when a run fails) is in place before the
+        // task can run: the lock is held across the spawn.
+        let mut tasks = lock(&node.tasks);
         // Without a subscriber the span is disabled: skip the wrapper (smaller task, no
         // enter/exit per poll).
         let handle = if span.is_disabled() {
@@ -73,7 +75,11 @@ impl<'a> TaskSpawner<'a> {
         } else {
             tokio::spawn(node.tracker.track_future(future.instrument(span)))
         };
-        self.record(name, handle.abort_handle(), false);
+        tasks.push(TaskEntry {
+            spec,
+            abort: handle.abort_handle(),
+            blocking: false,
+        });
     }
 
     /// Spawns a blocking task on tokio's blocking pool. It cannot be aborted: it should check
@@ -85,32 +91,24 @@ impl<'a> TaskSpawner<'a> {
     {
         let task = self.next_index();
         let node = self.engine.node(self.service);
-        let name = spec.name.clone();
         let shutdown = self.shutdown();
         let token = node.tracker.token();
+        let schedule = spec.schedule;
+        let mut tasks = lock(&node.tasks);
         let handle = tokio::task::spawn_blocking(move || {
             let _tracked = token;
-            run_blocking(shutdown, task, spec, make);
+            run_blocking(shutdown, task, schedule, make);
         });
-        self.record(name, handle.abort_handle(), true);
+        tasks.push(TaskEntry {
+            spec,
+            abort: handle.abort_handle(),
+            blocking: true,
+        });
     }
 
     fn next_index(&mut self) -> u32 {
         let task = self.next_task;
         self.next_task += 1;
         task
-    }
-
-    fn record(
-        &self,
-        name: std::borrow::Cow<'static, str>,
-        abort: tokio::task::AbortHandle,
-        blocking: bool,
-    ) {
-        lock(&self.engine.node(self.service).tasks).push(TaskEntry {
-            name,
-            abort,
-            blocking,
-        });
     }
 }

@@ -1,5 +1,8 @@
 //! The supervision loop, run inside the one task spawned per background task: periodic ticks,
 //! panics caught per run, restart decisions from [`Policy`], escalation past the limit.
+//!
+//! The task's state is kept small (it lives in every task's allocation): the spec stays in
+//! the service's task entry and the policy is built on the first run that needs it.
 
 use std::any::Any;
 use std::future::Future;
@@ -10,6 +13,7 @@ use tokio::time::{Instant, Interval, MissedTickBehavior};
 
 use super::{Cancel, Decision, Policy, Schedule, Shutdown, TaskOutcome, TaskSpec};
 use crate::BoxError;
+use crate::engine::lock;
 use crate::error::Panicked;
 use crate::events::Event;
 
@@ -22,116 +26,132 @@ enum Step {
     Exit,
 }
 
-struct Supervision {
-    shutdown: Shutdown,
+struct Supervisor {
     task: u32,
-    spec: TaskSpec,
-    policy: Policy,
+    periodic: bool,
+    policy: Option<Box<Policy>>,
 }
 
-impl Supervision {
-    fn new(shutdown: Shutdown, task: u32, spec: TaskSpec) -> Self {
-        let engine = shutdown.engine();
-        let seed = engine.seed
-            ^ ((u64::from(shutdown.index()) << 32) | u64::from(task))
-                .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        let policy = Policy::new(&spec, seed);
+fn ticker(schedule: Schedule) -> Option<Interval> {
+    match schedule {
+        Schedule::Every {
+            period,
+            initial_delay,
+        } => {
+            let period = period.max(std::time::Duration::from_nanos(1));
+            let mut interval = tokio::time::interval_at(Instant::now() + initial_delay, period);
+            interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            Some(interval)
+        }
+        Schedule::Continuous => None,
+    }
+}
+
+impl Supervisor {
+    fn new(task: u32, schedule: Schedule) -> Self {
         Self {
-            shutdown,
             task,
-            spec,
-            policy,
+            periodic: matches!(schedule, Schedule::Every { .. }),
+            policy: None,
         }
     }
 
-    fn ticker(&self) -> Option<Interval> {
-        match self.spec.schedule {
-            Schedule::Every {
-                period,
-                initial_delay,
-            } => {
-                let mut interval = tokio::time::interval_at(
-                    Instant::now() + initial_delay,
-                    period.max(std::time::Duration::from_nanos(1)),
-                );
-                interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
-                Some(interval)
-            }
-            Schedule::Continuous => None,
+    /// Reads this task's spec from its service's task entry (cold path only).
+    fn with_spec<R>(&self, shutdown: &Shutdown, f: impl FnOnce(&TaskSpec) -> R) -> R {
+        let node = shutdown.engine().node(shutdown.index());
+        let tasks = lock(&node.tasks);
+        f(&tasks[self.task as usize].spec)
+    }
+
+    fn name(&self, shutdown: &Shutdown) -> String {
+        self.with_spec(shutdown, |spec| spec.name.to_string())
+    }
+
+    fn policy(&mut self, shutdown: &Shutdown) -> &mut Policy {
+        if self.policy.is_none() {
+            let engine = shutdown.engine();
+            let key = (u64::from(shutdown.index()) << 32) | u64::from(self.task);
+            let seed = engine.seed ^ key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let policy = self.with_spec(shutdown, |spec| Policy::new(spec, seed));
+            self.policy = Some(Box::new(policy));
+        }
+        match &mut self.policy {
+            Some(policy) => policy,
+            None => unreachable!("set just above"),
         }
     }
 
-    fn after_run(&mut self, outcome: RunOutcome, started: Instant) -> Step {
-        let cancelled = self.shutdown.is_cancelled();
+    fn after_run(&mut self, shutdown: &Shutdown, outcome: RunOutcome, started: Instant) -> Step {
+        let cancelled = shutdown.is_cancelled();
         let now = Instant::now();
         let ran_for = now - started;
-        let (decision, error) = match outcome {
+        let error = match outcome {
             Ok(Ok(())) if cancelled => return Step::Exit,
-            Ok(Ok(())) => (self.policy.after_success(ran_for, now), None),
-            Ok(Err(e)) => (Decision::Escalate, Some(e)),
-            Err(panic) => (
-                Decision::Escalate,
-                Some(Box::new(Panicked::from_payload(&*panic)) as BoxError),
-            ),
+            // The hot path of a healthy periodic task touches nothing else.
+            Ok(Ok(())) if self.periodic && self.policy.is_none() => return Step::Next,
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e),
+            Err(panic) => Some(Box::new(Panicked::from_payload(&*panic)) as BoxError),
         };
-        let engine = self.shutdown.engine();
-        let service = self.shutdown.index();
-        let (decision, error) = match error {
-            None => (decision, None),
+        let engine = std::sync::Arc::clone(shutdown.engine());
+        let service = shutdown.index();
+        let decision = match &error {
+            None => self.policy(shutdown).after_success(ran_for, now),
             Some(e) => {
-                tracing::error!(service = %self.shutdown.service_name(), task = %self.spec.name, error = %e, "task run failed");
+                tracing::error!(service = %shutdown.service_name(), task = %self.name(shutdown), error = %e, "task run failed");
                 engine.events.emit(
                     Event::TaskFailed {
                         service,
                         task: self.task,
                     },
-                    self.shutdown.service_name(),
+                    shutdown.service_name(),
                 );
                 if cancelled {
                     return Step::Exit;
                 }
-                (self.policy.after_failure(ran_for, now), Some(e))
+                self.policy(shutdown).after_failure(ran_for, now)
             }
         };
         match decision {
             Decision::Continue => Step::Next,
             Decision::RetryAfter(delay) => {
+                let attempt = self.policy(shutdown).attempt();
                 engine.events.emit(
                     Event::TaskRestarting {
                         service,
                         task: self.task,
-                        attempt: self.policy.attempt(),
+                        attempt,
                     },
-                    self.shutdown.service_name(),
+                    shutdown.service_name(),
                 );
-                tracing::warn!(service = %self.shutdown.service_name(), task = %self.spec.name, ?delay, "restarting after backoff");
+                tracing::warn!(service = %shutdown.service_name(), task = %self.name(shutdown), ?delay, "restarting after backoff");
                 Step::SleepThenRun(delay)
             }
             Decision::Finish => Step::Exit,
             Decision::Escalate => {
                 let error =
                     error.unwrap_or_else(|| "restarted more often than its intensity limit".into());
-                engine.escalate(service, &self.spec.name, error);
+                engine.escalate(service, &self.name(shutdown), error);
                 Step::Exit
             }
         }
     }
 }
 
-pub(crate) async fn run_async<F, Fut>(shutdown: Shutdown, task: u32, spec: TaskSpec, mut make: F)
-where
+pub(crate) async fn run_async<F, Fut>(
+    shutdown: Shutdown,
+    task: u32,
+    schedule: Schedule,
+    cancel: Cancel,
+    mut make: F,
+) where
     F: FnMut(Shutdown) -> Fut + Send + 'static,
     Fut: Future + Send + 'static,
     Fut::Output: TaskOutcome,
 {
-    let mut sup = Supervision::new(shutdown, task, spec);
-    let mut ticker = sup.ticker();
-    let token = sup
-        .shutdown
-        .engine()
-        .node(sup.shutdown.index())
-        .token
-        .clone();
+    let mut ticker = ticker(schedule);
+    let mut sup = Supervisor::new(task, schedule);
+    let token = shutdown.token();
     loop {
         if let Some(ticker) = &mut ticker {
             tokio::select! {
@@ -143,10 +163,10 @@ where
             return;
         }
         let started = Instant::now();
-        let run = AssertUnwindSafe(make(sup.shutdown.clone()))
+        let run = AssertUnwindSafe(make(shutdown.clone()))
             .map(TaskOutcome::into_task_result)
             .catch_unwind();
-        let outcome = match sup.spec.cancel {
+        let outcome = match cancel {
             Cancel::Cooperative => run.await,
             Cancel::Drop => tokio::select! {
                 biased;
@@ -154,51 +174,53 @@ where
                 outcome = run => outcome,
             },
         };
-        match sup.after_run(outcome, started) {
+        match sup.after_run(&shutdown, outcome, started) {
             Step::Next => {
                 if ticker.is_none() {
                     tokio::task::yield_now().await;
                 }
             }
-            Step::SleepThenRun(delay) => {
-                tokio::select! {
-                    biased;
-                    () = token.cancelled() => return,
-                    () = tokio::time::sleep(delay) => {}
+            // A periodic task's next tick is simply moved; others sleep (boxed: cold path).
+            Step::SleepThenRun(delay) => match &mut ticker {
+                Some(ticker) => ticker.reset_after(delay),
+                None => {
+                    let backoff = Box::pin(tokio::time::sleep(delay));
+                    tokio::select! {
+                        biased;
+                        () = token.cancelled() => return,
+                        () = backoff => {}
+                    }
                 }
-                if let Some(ticker) = &mut ticker {
-                    ticker.reset_immediately();
-                }
-            }
+            },
             Step::Exit => return,
         }
     }
 }
 
-pub(crate) fn run_blocking<F, O>(shutdown: Shutdown, task: u32, spec: TaskSpec, mut make: F)
+pub(crate) fn run_blocking<F, O>(shutdown: Shutdown, task: u32, schedule: Schedule, mut make: F)
 where
     F: FnMut(Shutdown) -> O + Send + 'static,
     O: TaskOutcome,
 {
     let runtime = tokio::runtime::Handle::current();
-    let mut sup = Supervision::new(shutdown, task, spec);
-    let token = sup
-        .shutdown
-        .engine()
-        .node(sup.shutdown.index())
-        .token
-        .clone();
-    let mut ticker = runtime.block_on(async { sup.ticker() });
+    let token = shutdown.token();
+    let mut sup = Supervisor::new(task, schedule);
+    let mut ticker = runtime.block_on(async { ticker(schedule) });
+    // Waits for `wait` unless cancelled first; true when cancelled.
+    let cancelled_before = |wait: std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>| {
+        runtime.block_on(async {
+            tokio::select! {
+                biased;
+                () = token.cancelled() => true,
+                () = wait => false,
+            }
+        })
+    };
     loop {
         if let Some(ticker) = &mut ticker {
-            let cancelled = runtime.block_on(async {
-                tokio::select! {
-                    biased;
-                    () = token.cancelled() => true,
-                    _ = ticker.tick() => false,
-                }
-            });
-            if cancelled {
+            if cancelled_before(Box::pin(async {
+                ticker.tick().await;
+            })) {
                 return;
             }
         } else if token.is_cancelled() {
@@ -206,25 +228,18 @@ where
         }
         let started = Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| {
-            make(sup.shutdown.clone()).into_task_result()
+            make(shutdown.clone()).into_task_result()
         }));
-        match sup.after_run(outcome, started) {
+        match sup.after_run(&shutdown, outcome, started) {
             Step::Next => {}
-            Step::SleepThenRun(delay) => {
-                let cancelled = runtime.block_on(async {
-                    tokio::select! {
-                        biased;
-                        () = token.cancelled() => true,
-                        () = tokio::time::sleep(delay) => false,
+            Step::SleepThenRun(delay) => match &mut ticker {
+                Some(ticker) => ticker.reset_after(delay),
+                None => {
+                    if cancelled_before(Box::pin(tokio::time::sleep(delay))) {
+                        return;
                     }
-                });
-                if cancelled {
-                    return;
                 }
-                if let Some(ticker) = &mut ticker {
-                    ticker.reset_immediately();
-                }
-            }
+            },
             Step::Exit => return,
         }
     }
