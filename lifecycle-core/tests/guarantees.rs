@@ -660,7 +660,11 @@ async fn failed_periodic_runs_are_retried_after_the_backoff() {
     tokio::time::sleep(Duration::from_millis(7500)).await;
     assert_eq!(runs.load(Ordering::SeqCst), 4);
     assert_eq!(recorder.task_failures("refresh"), 4);
-    assert_eq!(running.state(0), Some(State::Running), "periodic failures do not fail the service");
+    assert_eq!(
+        running.state(0),
+        Some(State::Running),
+        "periodic failures do not fail the service"
+    );
     running.stop().await;
     assert_no_tasks_alive().await;
 }
