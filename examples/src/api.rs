@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use lifecycle_core::{Health, RegistryHandle, Shutdown};
+use lifecycle_core::{Health, RegistryHandle, Service, Shutdown};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
@@ -35,19 +35,29 @@ pub struct Introspection {
     pub mermaid: String,
 }
 
-/// The HTTP API service.
+/// The HTTP API service: depends on everything, so it starts last and stops first.
+#[derive(Service)]
+#[service(tasks)]
 pub struct HttpApi {
-    pub(crate) config: Arc<AppConfig>,
-    pub(crate) db: Arc<Database>,
-    pub(crate) cache: Arc<Cache>,
-    pub(crate) flags: Arc<FeatureFlags>,
-    pub(crate) refresh: Arc<AutomatedRefresh>,
-    pub(crate) hub: Arc<WebSocketHub>,
-    pub(crate) forecasts: Arc<Forecasts>,
-    pub(crate) scenarios: Arc<Scenarios>,
-    pub(crate) listener: Mutex<Option<TcpListener>>,
-    pub(crate) local_addr: OnceLock<SocketAddr>,
-    pub(crate) introspection: Arc<OnceLock<Introspection>>,
+    #[depends_on]
+    config: Arc<AppConfig>,
+    #[depends_on]
+    db: Arc<Database>,
+    #[depends_on]
+    cache: Arc<Cache>,
+    #[depends_on]
+    flags: Arc<FeatureFlags>,
+    #[depends_on]
+    refresh: Arc<AutomatedRefresh>,
+    #[depends_on]
+    hub: Arc<WebSocketHub>,
+    #[depends_on]
+    forecasts: Arc<Forecasts>,
+    #[depends_on]
+    scenarios: Arc<Scenarios>,
+    listener: Mutex<Option<TcpListener>>,
+    local_addr: OnceLock<SocketAddr>,
+    introspection: Arc<OnceLock<Introspection>>,
 }
 
 /// Shared by every handler.
@@ -63,6 +73,7 @@ struct AppState {
     introspection: Arc<OnceLock<Introspection>>,
 }
 
+#[lifecycle_core::tasks]
 impl HttpApi {
     /// The address it listens on, once started.
     pub fn local_addr(&self) -> Option<SocketAddr> {
@@ -74,8 +85,9 @@ impl HttpApi {
         let _ = self.introspection.set(introspection);
     }
 
-    /// Binds the listener. The `on_start` hook.
-    pub async fn bind(&self) -> anyhow::Result<()> {
+    /// Binds the listener: a port in use fails start-up, which is rolled back.
+    #[on_start]
+    async fn bind(&self) -> anyhow::Result<()> {
         let listener = TcpListener::bind(self.config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", self.config.listen))?;
@@ -89,9 +101,10 @@ impl HttpApi {
         Ok(())
     }
 
-    /// The `serve` task: axum until the service stops, then a graceful shutdown (no new
-    /// connections, in-flight requests finish). A restart re-binds the same address.
-    pub async fn serve(&self, shutdown: Shutdown) -> anyhow::Result<()> {
+    /// axum until the service stops, then a graceful shutdown (no new connections, in-flight
+    /// requests finish). Supervised: a failure re-binds the same address after a backoff.
+    #[background_task(restart = "on_failure", max_restarts = 5, within = "60s")]
+    async fn serve(&self, shutdown: Shutdown) -> anyhow::Result<()> {
         let taken = self
             .listener
             .lock()

@@ -6,6 +6,7 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use lifecycle_core::Service;
 use serde::Serialize;
 use serde_json::Value;
 use tokio::time::Instant;
@@ -33,15 +34,19 @@ pub struct CacheStats {
 }
 
 /// The TTL cache service.
+#[derive(Service)]
+#[service(tasks)]
 pub struct Cache {
-    pub(crate) config: Arc<AppConfig>,
-    pub(crate) entries: Mutex<HashMap<String, Entry>>,
-    pub(crate) hits: AtomicU64,
-    pub(crate) misses: AtomicU64,
-    pub(crate) invalidated: AtomicU64,
-    pub(crate) expired: AtomicU64,
+    #[depends_on]
+    config: Arc<AppConfig>,
+    entries: Mutex<HashMap<String, Entry>>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    invalidated: AtomicU64,
+    expired: AtomicU64,
 }
 
+#[lifecycle_core::tasks]
 impl Cache {
     /// A cache whose entries live `config.cache_ttl`.
     pub fn new(config: Arc<AppConfig>) -> Self {
@@ -103,6 +108,13 @@ impl Cache {
         dropped
     }
 
+    /// Drops expired entries every 10 s. Without a `Shutdown` parameter, a run in progress
+    /// is simply dropped at stop.
+    #[background_task(every = "10s")]
+    async fn sweep_expired(&self) {
+        self.sweep();
+    }
+
     /// Drops expired entries; returns how many.
     pub fn sweep(&self) -> usize {
         let now = Instant::now();
@@ -114,12 +126,18 @@ impl Cache {
         dropped
     }
 
-    /// Drops everything (at stop).
+    /// Drops everything; returns how many.
     pub fn clear(&self) -> usize {
         let mut entries = self.entries();
         let n = entries.len();
         entries.clear();
         n
+    }
+
+    #[on_stop]
+    fn clear_at_stop(&self) {
+        let n = self.clear();
+        tracing::info!(entries = n, "cache cleared");
     }
 
     /// The counters.

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use lifecycle_core::{Health, Service};
 use rusqlite::Connection;
 
 /// Database errors.
@@ -49,7 +50,10 @@ pub enum DbError {
 }
 
 /// The SQLite database. Shared as `Arc<Database>` by every service that depends on it.
-#[derive(Default)]
+///
+/// No dependencies; it is an `#[instance]` of the registry (built by `Database::new`).
+#[derive(Default, Service)]
+#[service(tasks)]
 pub struct Database {
     pub(crate) path: PathBuf,
     pub(crate) seed_days: u32,
@@ -134,6 +138,7 @@ CREATE TABLE IF NOT EXISTS scenarios (
 );
 ";
 
+#[lifecycle_core::tasks]
 impl Database {
     /// A database at `path`. No I/O happens here: the file is opened in `on_start`.
     pub fn new(path: impl AsRef<Path>) -> Self {
@@ -182,8 +187,8 @@ impl Database {
         .await?
     }
 
-    /// Opens (creating the directory and file if needed), migrates and seeds. The lifecycle
-    /// `on_start` hook.
+    /// Opens (creating the directory and file if needed), migrates and seeds.
+    #[on_start]
     pub async fn open(&self) -> Result<(), DbError> {
         let path = self.path.clone();
         let seed_days = self.seed_days;
@@ -217,7 +222,9 @@ impl Database {
         Ok(())
     }
 
-    /// Closes the connection after whatever call is in flight. The lifecycle `on_stop` hook.
+    /// Closes the connection after whatever call is in flight (it runs last: every other
+    /// service depends on the database and has stopped by then).
+    #[on_stop]
     pub async fn close(&self) -> Result<(), DbError> {
         let slot = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
@@ -233,11 +240,20 @@ impl Database {
         .await?
     }
 
-    /// A trivial query, for the health check.
+    /// A trivial query.
     pub async fn ping(&self) -> Result<(), DbError> {
         self.call(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
             .await
             .map(drop)
+    }
+
+    /// Healthy while a trivial query succeeds.
+    #[health]
+    async fn health(&self) -> Health {
+        match self.ping().await {
+            Ok(()) => Health::Healthy,
+            Err(e) => Health::unhealthy(e.to_string()),
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use lifecycle_core::Service;
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
@@ -131,12 +132,17 @@ impl Default for FlagChannel {
     }
 }
 
-/// The feature-flag service.
+/// The feature-flag service (the original had `initialize()`/`cleanup()` here, unlike its
+/// neighbours' `start()`/`stop()`: now it is one lifecycle like every other service).
+#[derive(Service)]
+#[service(tasks)]
 pub struct FeatureFlags {
-    pub(crate) db: Arc<Database>,
-    pub(crate) channel: FlagChannel,
+    #[depends_on]
+    db: Arc<Database>,
+    channel: FlagChannel,
 }
 
+#[lifecycle_core::tasks]
 impl FeatureFlags {
     /// Flags stored in `db`.
     pub fn new(db: Arc<Database>) -> Self {
@@ -146,7 +152,8 @@ impl FeatureFlags {
         }
     }
 
-    /// Writes the defaults if missing and loads every flag. The lifecycle `on_start` hook.
+    /// Writes the defaults if missing and loads every flag.
+    #[on_start]
     pub async fn load(&self) -> Result<(), DbError> {
         let flags = self
             .db

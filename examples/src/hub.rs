@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use lifecycle_core::Shutdown;
+use lifecycle_core::{Service, Shutdown};
 use serde::Serialize;
 use tokio::sync::{broadcast, mpsc};
 use tokio::time::Instant;
@@ -114,8 +114,9 @@ pub struct HubStats {
     pub broadcasts: u64,
 }
 
-/// The WebSocket hub service.
-#[derive(Default)]
+/// The WebSocket hub service. No dependencies: it starts alongside the database.
+#[derive(Default, Service)]
+#[service(tasks)]
 pub struct WebSocketHub {
     events: Events,
     pending: Pending,
@@ -126,6 +127,7 @@ pub struct WebSocketHub {
     broadcasts: AtomicU64,
 }
 
+#[lifecycle_core::tasks]
 impl WebSocketHub {
     fn sessions(&self) -> std::sync::MutexGuard<'_, HashMap<u64, SessionInfo>> {
         self.sessions
@@ -162,8 +164,9 @@ impl WebSocketHub {
         }
     }
 
-    /// The `accept_sessions` task: each handed-over socket becomes a tracked child task.
-    pub async fn accept_sessions(&self, shutdown: Shutdown) -> anyhow::Result<()> {
+    /// Each handed-over socket becomes a tracked child task of the hub.
+    #[background_task(restart = "on_failure", max_restarts = 5, within = "60s")]
+    async fn accept_sessions(&self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut pending = self.pending.rx.lock().await;
         loop {
             let socket = tokio::select! {
@@ -197,7 +200,8 @@ impl WebSocketHub {
         }
     }
 
-    /// The heartbeat task: pings every session, drops those silent past the timeout.
+    /// Pings every session, drops those silent past the timeout.
+    #[background_task(every = "15s")]
     pub async fn heartbeat(&self) {
         let now = Instant::now();
         let mut dead = Vec::new();
@@ -222,12 +226,11 @@ impl WebSocketHub {
         }
     }
 
-    /// Forgets every session (at stop, after their tasks ended). Returns how many were left.
-    pub fn clear(&self) -> usize {
-        let mut sessions = self.sessions();
-        let n = sessions.len();
-        sessions.clear();
-        n
+    /// Runs after every session task ended (each sent a close frame) or was aborted.
+    #[on_stop]
+    fn forget_sessions(&self) {
+        let left = std::mem::take(&mut *self.sessions()).len();
+        tracing::info!(left, stats = ?self.stats(), "websocket hub stopped");
     }
 }
 

@@ -15,4 +15,3 @@ pub mod platform;
 pub mod refresh;
 pub mod scenarios;
 pub mod views;
-mod wiring;

@@ -1,23 +1,65 @@
 //! The composition: every service of the platform in one registry, and the process-level
 //! run loop (signals, start-up log, bounded graceful stop).
 
+// Work-around: the `#[derive(Registry)]` expansion builds each service with a closure spanned
+// at the field's type, which trips `clippy::redundant_closure` (reported to lifecycle-derive).
+#![allow(clippy::redundant_closure)]
+
 use std::sync::Arc;
 
-use lifecycle_core::{RegistryOptions, RegistryStopReport, StartError, StartupReport};
+use lifecycle_core::{Registry, RegistryOptions, RegistryStopReport, StartError, StartupReport};
 
-use crate::api::Introspection;
+use crate::api::{HttpApi, Introspection};
+use crate::cache::Cache;
 use crate::config::AppConfig;
 use crate::db::Database;
-pub use crate::wiring::{Built, PlatformServices, Running};
+use crate::flags::FeatureFlags;
+use crate::forecasts::Forecasts;
+use crate::hub::WebSocketHub;
+use crate::refresh::AutomatedRefresh;
+use crate::scenarios::Scenarios;
+
+/// The application: every service and value, wired at compile time. A service whose
+/// `#[depends_on]` field names a type missing here does not compile.
+///
+/// `Platform::builder()` takes the value and the instance; the registry builds the other
+/// services from their dependencies. Start-up order follows the dependencies (Cache and the
+/// hub start alongside the database); stop is the reverse.
+#[derive(Registry)]
+#[allow(dead_code)] // a declaration of the composition: never constructed, fields never read
+pub struct Platform {
+    /// The configuration: a plain value, no lifecycle.
+    #[value]
+    config: AppConfig,
+    /// Built by `Database::new(path)`, which does no I/O.
+    #[instance]
+    db: Database,
+    cache: Cache,
+    flags: FeatureFlags,
+    refresh: AutomatedRefresh,
+    hub: WebSocketHub,
+    forecasts: Forecasts,
+    scenarios: Scenarios,
+    api: HttpApi,
+}
+
+/// A built, not yet started platform.
+pub type Built = lifecycle_core::Built<Platform>;
+/// A running platform: derefs to [`PlatformServices`] (`running.api`, `running.refresh`…).
+pub type Running = lifecycle_core::Running<Platform>;
 
 /// Wires the platform for `config`. Nothing starts and no I/O happens yet; a dependency
-/// cycle would be reported here.
+/// cycle would be reported here, with its path.
 pub fn build(
     config: AppConfig,
     options: RegistryOptions,
 ) -> Result<Built, lifecycle_core::BuildError> {
     let db = Database::new(config.db_path()).with_seed_days(config.seed_days);
-    crate::wiring::build(config, db, options)
+    Platform::builder()
+        .config(config)
+        .db(db)
+        .options(options)
+        .build()
 }
 
 /// Starts a built platform, gives the API the running registry (for `/readyz` and

@@ -12,7 +12,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use lifecycle_core::{Health, Shutdown};
+use lifecycle_core::{Health, Service, Shutdown};
 use serde::Serialize;
 use tokio::sync::{Mutex, Notify};
 use tokio_util::sync::CancellationToken;
@@ -45,16 +45,25 @@ pub struct RefreshMetrics {
     pub last_error: Option<String>,
 }
 
-/// The refresh service.
+/// The refresh service. The original was a detached thread sleeping 30 s behind a global
+/// getter; here every dependency is a field the registry fills in, checked at compile time.
+#[derive(Service)]
+#[service(stop_timeout = "5s", tasks)]
 pub struct AutomatedRefresh {
-    pub(crate) db: Arc<Database>,
-    pub(crate) flags: Arc<FeatureFlags>,
-    pub(crate) cache: Arc<Cache>,
-    pub(crate) hub: Arc<WebSocketHub>,
-    pub(crate) config: Arc<AppConfig>,
-    /// The metrics; holding the lock also serializes refreshes.
-    pub(crate) metrics: Mutex<RefreshMetrics>,
-    pub(crate) manual: Notify,
+    #[depends_on]
+    db: Arc<Database>,
+    #[depends_on]
+    flags: Arc<FeatureFlags>,
+    #[depends_on]
+    cache: Arc<Cache>,
+    #[depends_on]
+    hub: Arc<WebSocketHub>,
+    /// A plain value registered with `#[value]`: no lifecycle, same wiring.
+    #[depends_on]
+    config: Arc<AppConfig>,
+    /// The metrics; holding the lock also serializes refreshes. `Default`.
+    metrics: Mutex<RefreshMetrics>,
+    manual: Notify,
 }
 
 /// Why a view is due, if it is.
@@ -74,6 +83,7 @@ pub fn due_reason(state: &ViewState, flag: &Flag, now_ms: i64) -> Option<&'stati
     None
 }
 
+#[lifecycle_core::tasks]
 impl AutomatedRefresh {
     /// A refresh service over these dependencies.
     pub fn new(
@@ -94,7 +104,8 @@ impl AutomatedRefresh {
         }
     }
 
-    /// Registers the views and builds the ones never built. The `on_start` hook.
+    /// Registers the views and builds the ones never built (first run).
+    #[on_start]
     pub async fn warm_up(&self) -> Result<(), DbError> {
         let states = self
             .db
@@ -126,8 +137,18 @@ impl AutomatedRefresh {
         self.metrics.lock().await.clone()
     }
 
-    /// The `react` task: flag changes and manual requests trigger a check at once.
-    pub async fn react(&self, shutdown: Shutdown) -> anyhow::Result<()> {
+    /// The periodic check. Sleeping between runs costs nothing at stop: the interval is
+    /// cancelled at once. A failed run delays the next one by the backoff (1 s, doubling up
+    /// to 60 s) instead of the original's fixed 60 s sleep.
+    #[background_task(every = "30s", backoff = "1s", max_backoff = "60s")]
+    async fn check_due(&self, shutdown: Shutdown) -> anyhow::Result<()> {
+        self.check(&shutdown, false).await
+    }
+
+    /// Flag changes and manual requests trigger a check at once. Supervised: restarted on
+    /// failure, at most 5 times a minute, then the service fails and the registry stops.
+    #[background_task(restart = "on_failure", max_restarts = 5, within = "60s")]
+    async fn react(&self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut flags = self.flags.subscribe();
         flags.borrow_and_update();
         loop {
@@ -251,7 +272,8 @@ impl AutomatedRefresh {
             .await
     }
 
-    /// Health: degraded after a failed refresh, until the next success.
+    /// Degraded after a failed refresh.
+    #[health]
     pub async fn health(&self) -> Health {
         match &self.metrics.lock().await.last_error {
             Some(e) => Health::degraded(format!("last refresh failed: {e}")),
@@ -259,8 +281,9 @@ impl AutomatedRefresh {
         }
     }
 
-    /// Logs the totals. The `on_stop` hook.
-    pub async fn flush(&self) {
+    /// Logs the totals.
+    #[on_stop]
+    async fn flush(&self) {
         let m = self.metrics.lock().await;
         tracing::info!(
             checks = m.checks,

@@ -8,6 +8,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
+use lifecycle_core::Service;
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
@@ -175,11 +176,15 @@ pub struct NodeImpact {
     pub adjusted: Vec<f64>,
 }
 
-/// The scenario service.
+/// The scenario service. No hooks, no tasks: `#[derive(Service)]` alone.
+#[derive(Service)]
 pub struct Scenarios {
-    pub(crate) db: Arc<Database>,
-    pub(crate) hub: Arc<WebSocketHub>,
-    pub(crate) forecasts: Arc<Forecasts>,
+    #[depends_on]
+    db: Arc<Database>,
+    #[depends_on]
+    hub: Arc<WebSocketHub>,
+    #[depends_on]
+    forecasts: Arc<Forecasts>,
 }
 
 fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Scenario, String)> {

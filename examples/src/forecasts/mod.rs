@@ -10,6 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
+use lifecycle_core::Service;
 use serde::Serialize;
 
 use crate::db::{Database, DbError};
@@ -144,10 +145,14 @@ impl History {
     }
 }
 
-/// The forecasting service.
+/// The forecasting service (the original's `HierarchicalForecastManager`, which had a
+/// cleanup but no initialization). Its only hook clears the model cache at stop.
+#[derive(Service)]
+#[service(tasks)]
 pub struct Forecasts {
-    pub(crate) db: Arc<Database>,
-    pub(crate) models: ModelCache,
+    #[depends_on]
+    db: Arc<Database>,
+    models: ModelCache,
 }
 
 fn points(months: &[String], values: &[f64]) -> Vec<Point> {
@@ -161,6 +166,7 @@ fn points(months: &[String], values: &[f64]) -> Vec<Point> {
         .collect()
 }
 
+#[lifecycle_core::tasks]
 impl Forecasts {
     /// Forecasts from the views in `db`.
     pub fn new(db: Arc<Database>) -> Self {
@@ -168,6 +174,17 @@ impl Forecasts {
             db,
             models: ModelCache::default(),
         }
+    }
+
+    #[on_stop]
+    fn clear_models(&self) {
+        let n = self.models.clear();
+        tracing::info!(models = n, "model cache cleared");
+    }
+
+    /// The model cache.
+    pub fn models(&self) -> &ModelCache {
+        &self.models
     }
 
     /// Reads the leaf histories from the `monthly_sales` view.
