@@ -1,10 +1,6 @@
 //! The composition: every service of the platform in one registry, and the process-level
 //! run loop (signals, start-up log, bounded graceful stop).
 
-// Work-around: the `#[derive(Registry)]` expansion builds each service with a closure spanned
-// at the field's type, which trips `clippy::redundant_closure` (reported to lifecycle-derive).
-#![allow(clippy::redundant_closure)]
-
 use std::sync::Arc;
 
 use lifecycle_core::{Registry, RegistryOptions, RegistryStopReport, StartError, StartupReport};
