@@ -89,11 +89,9 @@ pub fn log_startup(report: &StartupReport) {
     );
 }
 
-/// One line per service in stop order, with durations.
+/// The stop summary (the engine already logged each service as it stopped, with its
+/// duration).
 pub fn log_stop(report: &RegistryStopReport) {
-    for s in &report.services {
-        tracing::info!(service = %s.service, took = ?s.duration, state = %s.state, "stopped");
-    }
     if report.is_clean() {
         tracing::info!(total = ?report.duration, order = %report.stop_order().join(" -> "), "all services stopped");
     } else {
