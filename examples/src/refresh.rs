@@ -132,6 +132,11 @@ impl AutomatedRefresh {
         self.manual.notify_one();
     }
 
+    /// Whether a due-check (and so possibly a refresh) is running right now.
+    pub fn is_checking(&self) -> bool {
+        self.metrics.try_lock().is_err()
+    }
+
     /// A snapshot of the metrics.
     pub async fn metrics(&self) -> RefreshMetrics {
         self.metrics.lock().await.clone()

@@ -10,6 +10,15 @@ use forecast_platform::config::AppConfig;
 use forecast_platform::platform;
 use lifecycle_core::RegistryOptions;
 
+/// Waits until the refresh service is inside a due-check (the refresh is in flight).
+async fn wait_until_refreshing(running: &platform::Running) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !running.refresh.is_checking() {
+        assert!(Instant::now() < deadline, "the refresh never started");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
 async fn first_run(config: &AppConfig) {
     let running =
         platform::start(platform::build(config.clone(), RegistryOptions::default()).unwrap())
@@ -24,7 +33,7 @@ async fn refresh_past_its_grace_is_rolled_back() {
     let config = common::config(dir.path()); // 120 days: 4 months, one step each
     first_run(&config).await;
     let slow = AppConfig {
-        refresh_throttle: Duration::from_millis(250), // ~1 s per view
+        refresh_throttle: Duration::from_millis(400), // ~1.6 s per view
         refresh_grace: Duration::from_millis(100),
         ..config.clone()
     };
@@ -32,12 +41,14 @@ async fn refresh_past_its_grace_is_rolled_back() {
         .await
         .unwrap();
     running.refresh.request_refresh();
-    tokio::time::sleep(Duration::from_millis(300)).await; // mid-refresh
+    wait_until_refreshing(&running).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
     let began = Instant::now();
     let report = running.stop().await;
     let took = began.elapsed();
     assert!(report.is_clean(), "{}", report.summary());
-    assert!(took < Duration::from_millis(800), "stop took {took:?}");
+    // Grace (100 ms) plus at most one step (400 ms): far less than finishing (~1.6 s).
+    assert!(took < Duration::from_millis(1200), "stop took {took:?}");
     common::wait_no_tasks_alive(Duration::from_secs(2)).await;
     let states = common::assert_views_consistent(&config.db_path());
     assert!(
@@ -60,7 +71,7 @@ async fn refresh_within_its_grace_completes() {
         .await
         .unwrap();
     running.refresh.request_refresh();
-    tokio::time::sleep(Duration::from_millis(50)).await; // mid-refresh of the first view
+    wait_until_refreshing(&running).await; // mid-refresh of the first view
     let report = running.stop().await;
     assert!(report.is_clean(), "{}", report.summary());
     common::wait_no_tasks_alive(Duration::from_secs(2)).await;
