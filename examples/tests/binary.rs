@@ -109,8 +109,10 @@ fn unopenable_database_exits_non_zero_naming_it() {
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let first = stderr.lines().next().unwrap_or_default();
+    assert!(first.starts_with("error: "), "{stderr}");
     assert!(
-        stderr.contains("error: start-up failed, rolled back: service `Database` failed in start: cannot open database"),
+        first.contains("`Database`") && first.contains("cannot open database"),
         "{stderr}"
     );
 }
