@@ -142,6 +142,7 @@ fn router(state: AppState) -> Router {
         .route("/lifecycle", get(lifecycle))
         .route("/flags", get(list_flags))
         .route("/flags/{name}", get(get_flag).put(put_flag))
+        .route("/flags/{name}/toggle", axum::routing::post(toggle_flag))
         .route("/views", get(list_views))
         .route("/views/refresh", axum::routing::post(refresh_views))
         .route("/views/daily_totals", get(daily_totals))
@@ -338,6 +339,19 @@ async fn put_flag(
     s.hub
         .broadcast(&HubEvent::FlagChanged { flag: flag.clone() });
     Ok(to_json(&flag))
+}
+
+/// Flips `enabled`.
+async fn toggle_flag(State(s): State<AppState>, Path(name): Path<String>) -> ApiResult {
+    let current = s
+        .flags
+        .get(&name)
+        .ok_or_else(|| ApiError::from(FlagError::Unknown(name.clone())))?;
+    let patch = FlagPatch {
+        enabled: Some(!current.enabled),
+        ..FlagPatch::default()
+    };
+    put_flag(State(s), Path(name), Json(patch)).await
 }
 
 async fn list_views(State(s): State<AppState>) -> ApiResult {

@@ -149,8 +149,7 @@ async fn platform_end_to_end_over_http_and_websocket() {
 
     // Turning it on: the refresh reacts at once (no 30 s wait) and says so over WebSocket.
     let on = http
-        .put(format!("{base}{flag}"))
-        .json(&json!({ "enabled": true }))
+        .post(format!("{base}{flag}/toggle"))
         .send()
         .await
         .unwrap();
