@@ -1,7 +1,20 @@
 //! The forecasting platform: the flagship example of `lifecycle`.
 //!
-//! One module per service; [`platform`] composes them into a registry. The binary
-//! `forecast-platform` runs it; `examples/` holds small focused examples.
+//! Read it in this order:
+//!
+//! 1. [`platform`]: the whole application as one `#[derive(Registry)]` struct, and the
+//!    process's run loop (signals, start-up log, bounded graceful stop);
+//! 2. [`refresh`]: the service the original bug report was about: a periodic task, a
+//!    supervised task reacting to flag changes, a transactional refresh that commits or rolls
+//!    back at stop;
+//! 3. [`hub`]: per-connection WebSocket sessions as tracked child tasks;
+//! 4. [`api`]: axum as a supervised background task with graceful shutdown, `/readyz` from the
+//!    registry's health;
+//! 5. the rest, one module per service: [`db`] (+ [`views`]), [`cache`], [`flags`],
+//!    [`forecasts`], [`scenarios`]; [`config`] is a plain value.
+//!
+//! The binary `forecast-platform` runs it; `examples/` holds small focused examples; see
+//! `README.md` beside this crate.
 #![forbid(unsafe_code)]
 
 pub mod api;
