@@ -80,6 +80,9 @@ impl<E: Into<BoxError>> HookOutcome for Result<(), E> {
     }
 }
 
+/// Checks, at the impl block's self type, that its `#[derive(Service)]` declares the block.
+pub fn assert_declares_tasks<T: ?Sized + DeclaresTasks>() {}
+
 /// Checks at the user's tokens that a hook or task future is `Send`.
 pub fn assert_send<F: Future + Send>(future: F) -> F {
     future

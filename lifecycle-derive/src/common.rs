@@ -1,0 +1,93 @@
+//! Small helpers shared by the macros: the runtime crate's path, attribute matching, errors.
+
+use darling::ast::NestedMeta;
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote};
+use syn::{Attribute, Meta};
+
+/// The path to `lifecycle_core`: `::lifecycle_core`, or the `crate = path` override.
+pub(crate) fn crate_path(krate: Option<&syn::Path>) -> TokenStream {
+    krate.map_or_else(|| quote!(::lifecycle_core), ToTokens::to_token_stream)
+}
+
+/// Whether `attr` is `#[name]`/`#[name(…)]`, or `#[lifecycle_core::name…]`.
+pub(crate) fn is_attr(attr: &Attribute, name: &str) -> bool {
+    let path = attr.path();
+    if path.is_ident(name) {
+        return true;
+    }
+    let segments: Vec<_> = path.segments.iter().map(|s| s.ident.to_string()).collect();
+    segments.len() == 2 && segments[0] == "lifecycle_core" && segments[1] == name
+}
+
+/// The nested items of every `#[name(…)]` attribute in `attrs`, concatenated (so options can
+/// be split across several attributes). A bare `#[name]` contributes nothing.
+pub(crate) fn nested_items(
+    attrs: &[Attribute],
+    name: &str,
+    errors: &mut darling::error::Accumulator,
+) -> Vec<NestedMeta> {
+    let mut items = Vec::new();
+    for attr in attrs.iter().filter(|a| is_attr(a, name)) {
+        match &attr.meta {
+            Meta::Path(_) => {}
+            Meta::List(list) => {
+                if let Some(parsed) = errors.handle(
+                    NestedMeta::parse_meta_list(list.tokens.clone()).map_err(darling::Error::from),
+                ) {
+                    items.extend(parsed);
+                }
+            }
+            Meta::NameValue(nv) => errors.push(
+                darling::Error::custom(format!("expected `#[{name}(…)]`, not `#[{name} = …]`"))
+                    .with_span(nv),
+            ),
+        }
+    }
+    items
+}
+
+/// A `#[name]` marker attribute: accepts only the bare word.
+pub(crate) fn marker(attr: &Attribute, name: &str) -> darling::Result<Span> {
+    match &attr.meta {
+        Meta::Path(path) => Ok(path_span(path)),
+        other => {
+            Err(darling::Error::custom(format!("`#[{name}]` takes no arguments")).with_span(other))
+        }
+    }
+}
+
+fn path_span(path: &syn::Path) -> Span {
+    path.segments
+        .last()
+        .map_or_else(Span::call_site, |s| s.ident.span())
+}
+
+/// Turns accumulated errors into `compile_error!` tokens (empty when there are none).
+pub(crate) fn errors_to_tokens(errors: Vec<darling::Error>) -> TokenStream {
+    if errors.is_empty() {
+        TokenStream::new()
+    } else {
+        darling::Error::multiple(errors).write_errors()
+    }
+}
+
+/// Parses options, recording errors; on error, parses again without the items that fail on
+/// their own, so one bad option does not discard the others (best-effort expansion).
+pub(crate) fn parse_lenient<T: darling::FromMeta + Default>(
+    items: &[NestedMeta],
+    errors: &mut darling::error::Accumulator,
+) -> T {
+    match T::from_list(items) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            errors.push(e);
+            let good: Vec<NestedMeta> = items
+                .iter()
+                .filter(|item| T::from_list(std::slice::from_ref(*item)).is_ok())
+                .cloned()
+                .collect();
+            T::from_list(&good).unwrap_or_default()
+        }
+    }
+}

@@ -1,0 +1,216 @@
+//! Generates the builder, the services struct, the slots, `impl Registry` and one
+//! `impl Provide<T>` per field (and per `#[provide]` key).
+
+use proc_macro2::{Span, TokenStream};
+use quote::{format_ident, quote, quote_spanned};
+use syn::Ident;
+use syn::spanned::Spanned as _;
+
+use super::model::{FieldKind, RegistryModel};
+
+pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
+    let krate = &model.krate;
+    let ident = &model.ident;
+    let vis = &model.vis;
+    let name = ident.to_string();
+    let builder = format_ident!("{}Builder", ident);
+    let services = format_ident!("{}Services", ident);
+    let slots = format_ident!("{}Slots", ident);
+    let fields = &model.fields;
+    let idents: Vec<&Ident> = fields.iter().map(|f| &f.ident).collect();
+    let types: Vec<&syn::Type> = fields.iter().map(|f| &f.ty).collect();
+    // Locals of `build()`, out of reach of user code and of each other.
+    let locals: Vec<Ident> = fields
+        .iter()
+        .map(|f| {
+            Ident::new(
+                &format!("field_{}", f.ident.to_string().trim_start_matches("r#")),
+                Span::mixed_site(),
+            )
+        })
+        .collect();
+    let cx = Ident::new("cx", Span::mixed_site());
+    let registry = Ident::new("registry", Span::mixed_site());
+    let options = Ident::new("options", Span::call_site());
+
+    let builder_doc = format!(
+        "Builds a [`{name}`]: give it the instances it cannot build from their dependencies, then call [`build`]({builder}::build)."
+    );
+    let services_doc =
+        format!("The services and values of a [`{name}`], each shared behind an `Arc`.");
+    let setters = fields.iter().map(|f| {
+        let field = &f.ident;
+        let ty = &f.ty;
+        let doc = match f.kind {
+            FieldKind::Value => format!("Gives the value `{field}` (required)."),
+            FieldKind::Instance => format!("Gives the service `{field}` (required)."),
+            FieldKind::Service => {
+                format!("Gives the service `{field}`; without it, `build` constructs it from its dependencies.")
+            }
+        };
+        quote! {
+            #[doc = #doc]
+            #[must_use]
+            pub fn #field(mut self, value: #ty) -> Self {
+                self.#field = ::core::option::Option::Some(value);
+                self
+            }
+        }
+    });
+    let service_field_docs = fields
+        .iter()
+        .map(|f| format!("`{}` of the registry.", f.ident));
+
+    let provides = fields.iter().map(|f| {
+        let field = &f.ident;
+        let field_name = field.to_string().trim_start_matches("r#").to_owned();
+        let ty = &f.ty;
+        let construct = match f.kind {
+            FieldKind::Service => quote_spanned! {ty.span()=>
+                <#ty as #krate::FromRegistry<Self>>::from_registry
+            },
+            FieldKind::Instance | FieldKind::Value => quote! {
+                |_| ::core::result::Result::Err(#krate::Resolver::<Self>::missing_instance(#field_name))
+            },
+        };
+        let main = quote_spanned! {ty.span()=>
+            #[automatically_derived]
+            impl #krate::Provide<#ty> for #ident {
+                fn provide(#cx: &mut #krate::Resolver<Self>) -> ::core::result::Result<::std::sync::Arc<#ty>, #krate::BuildError> {
+                    #cx.resolve(#field_name, |slots| &mut slots.#field, #construct)
+                }
+            }
+        };
+        let keys = f.provides.iter().map(|key| {
+            let shared = Ident::new("shared", Span::mixed_site());
+            quote_spanned! {key.span()=>
+                #[automatically_derived]
+                impl #krate::Provide<#key> for #ident {
+                    fn provide(#cx: &mut #krate::Resolver<Self>) -> ::core::result::Result<::std::sync::Arc<#key>, #krate::BuildError> {
+                        let #shared: ::std::sync::Arc<#key> = <Self as #krate::Provide<#ty>>::provide(#cx)?;
+                        ::core::result::Result::Ok(#shared)
+                    }
+                }
+            }
+        });
+        quote!(#main #(#keys)*)
+    });
+
+    let resolve = fields.iter().zip(&locals).map(|(f, local)| {
+        let ty = &f.ty;
+        quote!(let #local = <#ident as #krate::Provide<#ty>>::provide(&mut #cx)?;)
+    });
+    let register = fields.iter().zip(&locals).map(|(f, local)| {
+        let ty = &f.ty;
+        let keys = &f.provides;
+        match f.kind {
+            FieldKind::Value => quote! {
+                #registry.add_value::<#ty>();
+                #( #registry.add_value::<#keys>(); )*
+            },
+            FieldKind::Service | FieldKind::Instance => {
+                let id = Ident::new("id", Span::mixed_site());
+                let add = quote_spanned!(ty.span()=> #registry.add::<#ty>(::std::sync::Arc::clone(&#local)));
+                if keys.is_empty() {
+                    quote!(#add;)
+                } else {
+                    quote! {
+                        let #id = #add;
+                        #( #registry.provide::<#keys, _>(#id)?; )*
+                    }
+                }
+            }
+        }
+    });
+
+    let touch = Ident::new("registry", Span::mixed_site());
+    let services_local = Ident::new("services", Span::mixed_site());
+
+    quote! {
+        #[doc = #builder_doc]
+        #[must_use]
+        #vis struct #builder {
+            #( #idents: ::core::option::Option<#types>, )*
+            #options: ::core::option::Option<#krate::RegistryOptions>,
+        }
+
+        #[doc = #services_doc]
+        #[derive(Clone)]
+        #vis struct #services {
+            #(
+                #[doc = #service_field_docs]
+                pub #idents: ::std::sync::Arc<#types>,
+            )*
+        }
+
+        #[doc(hidden)]
+        #vis struct #slots {
+            #( #idents: #krate::Slot<#types>, )*
+        }
+
+        const _: () = {
+            #[automatically_derived]
+            impl #ident {
+                /// Starts building the registry.
+                pub fn builder() -> #builder {
+                    #builder {
+                        #( #idents: ::core::option::Option::None, )*
+                        #options: ::core::option::Option::None,
+                    }
+                }
+            }
+
+            /// A registry value with every instance given: build it with nothing constructed.
+            #[automatically_derived]
+            impl ::core::convert::From<#ident> for #builder {
+                fn from(#touch: #ident) -> Self {
+                    #builder {
+                        #( #idents: ::core::option::Option::Some(#touch.#idents), )*
+                        #options: ::core::option::Option::None,
+                    }
+                }
+            }
+
+            #[automatically_derived]
+            impl #builder {
+                #(#setters)*
+
+                /// Registry-wide options: shutdown timeout, jitter seed, health timeout, observers.
+                #[must_use]
+                pub fn #options(mut self, options: #krate::RegistryOptions) -> Self {
+                    self.#options = ::core::option::Option::Some(options);
+                    self
+                }
+
+                /// Builds every service not given from its dependencies, checks the graph for
+                /// cycles and wires the engine. Nothing starts yet.
+                ///
+                /// # Errors
+                ///
+                /// A dependency cycle (with its path), or a `#[value]`/`#[instance]` field that
+                /// was not given.
+                pub fn build(self) -> ::core::result::Result<#krate::Built<#ident>, #krate::BuildError> {
+                    let mut #cx = #krate::Resolver::<#ident>::new(#slots {
+                        #( #idents: #krate::Slot::from(self.#idents), )*
+                    });
+                    #(#resolve)*
+                    let mut #registry = #krate::DynRegistry::with_options(
+                        ::core::option::Option::unwrap_or_default(self.#options),
+                    );
+                    #(#register)*
+                    let #services_local = #services { #( #idents: #locals, )* };
+                    ::core::result::Result::Ok(#krate::Built::new(#services_local, #registry.build()?))
+                }
+            }
+
+            #[automatically_derived]
+            impl #krate::Registry for #ident {
+                const NAME: &'static str = #name;
+                type Slots = #slots;
+                type Services = #services;
+            }
+
+            #(#provides)*
+        };
+    }
+}

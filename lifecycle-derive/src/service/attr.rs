@@ -1,0 +1,75 @@
+//! The raw options of `#[service(…)]` on the struct and on its fields, as darling parses them.
+
+use darling::FromMeta;
+use darling::util::{Flag, SpannedValue};
+use syn::Expr;
+
+use crate::duration::DurationLit;
+
+/// `#[service(…)]` on the struct.
+#[derive(Default, FromMeta)]
+#[darling(default)]
+pub(crate) struct ContainerAttr {
+    /// The service's name (default: the type's name).
+    pub(crate) name: Option<SpannedValue<String>>,
+    /// Bound on `on_start`, or `"none"`.
+    pub(crate) start_timeout: Option<StartTimeout>,
+    /// Time tasks get after cancellation.
+    pub(crate) stop_timeout: Option<DurationLit>,
+    /// Bound on `on_stop`.
+    pub(crate) hook_timeout: Option<DurationLit>,
+    /// What a failure past the restart policy does.
+    pub(crate) escalation: Option<EscalationAttr>,
+    /// The type has a `#[lifecycle_core::tasks]` block.
+    pub(crate) tasks: Flag,
+    /// Path to `lifecycle_core`.
+    #[darling(rename = "crate")]
+    pub(crate) krate: Option<syn::Path>,
+}
+
+/// `start_timeout = "30s"` or `start_timeout = "none"`.
+#[derive(Clone, Copy)]
+pub(crate) enum StartTimeout {
+    None,
+    After(DurationLit),
+}
+
+impl FromMeta for StartTimeout {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        if let Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) = expr
+            && s.value() == "none"
+        {
+            return Ok(Self::None);
+        }
+        crate::duration::from_expr(expr).map(Self::After)
+    }
+}
+
+/// `escalation = "shutdown_registry" | "stop_dependents"`.
+#[derive(Clone, Copy, FromMeta)]
+#[darling(rename_all = "snake_case")]
+pub(crate) enum EscalationAttr {
+    ShutdownRegistry,
+    StopDependents,
+}
+
+/// `#[service(…)]` on a field.
+#[derive(Default, FromMeta)]
+#[darling(default)]
+pub(crate) struct FieldAttr {
+    /// The field's initial value (default: `Default::default()`).
+    pub(crate) default: Option<VerbatimExpr>,
+}
+
+/// An expression taken as written (a string literal stays a string).
+#[derive(Clone)]
+pub(crate) struct VerbatimExpr(pub(crate) Expr);
+
+impl FromMeta for VerbatimExpr {
+    fn from_expr(expr: &Expr) -> darling::Result<Self> {
+        Ok(Self(expr.clone()))
+    }
+}

@@ -1,0 +1,190 @@
+//! Generates `impl Service`, `impl FromRegistry<R>` and (with `tasks`) `impl DeclaresTasks`.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::{Ident, WherePredicate, parse_quote};
+
+use super::model::{FieldKind, ServiceModel};
+
+pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
+    let krate = &model.krate;
+    let ident = &model.ident;
+    let (impl_generics, ty_generics, where_clause) = model.generics.split_for_impl();
+    let mut service_generics = model.generics.clone();
+    if !model.generics.params.is_empty() {
+        // Generic services: the supertraits hold wherever the impl applies.
+        let bound: WherePredicate =
+            parse_quote!(Self: ::core::marker::Send + ::core::marker::Sync + 'static);
+        service_generics.make_where_clause().predicates.push(bound);
+    }
+    let service_where = &service_generics.where_clause;
+    let name = &model.name;
+    let options = &model.options;
+    let options = if options.is_empty() {
+        TokenStream::new()
+    } else {
+        quote!(const OPTIONS: #krate::ServiceOptions = #krate::ServiceOptions::DEFAULT #(.#options)*;)
+    };
+
+    let task_block = model
+        .tasks
+        .map(|span| quote_spanned!(span=> <Self as #krate::__private::TaskBlock>));
+    let has = |constant: &str| -> TokenStream {
+        let constant = Ident::new(constant, Span::call_site());
+        task_block
+            .as_ref()
+            .map_or_else(|| quote!(false), |block| quote!(#block::#constant))
+    };
+    let (has_start, has_stop, has_health) = (
+        has("HAS_START_HOOK"),
+        has("HAS_STOP_HOOK"),
+        has("HAS_HEALTH_CHECK"),
+    );
+    let hooks = task_block.as_ref().map(|block| {
+        quote! {
+            fn on_start(&self) -> impl ::core::future::Future<Output = ::core::result::Result<(), #krate::BoxError>> + ::core::marker::Send {
+                #block::on_start(self)
+            }
+            fn on_stop(&self) -> impl ::core::future::Future<Output = ::core::result::Result<(), #krate::BoxError>> + ::core::marker::Send {
+                #block::on_stop(self)
+            }
+            fn health(&self) -> impl ::core::future::Future<Output = #krate::Health> + ::core::marker::Send {
+                #block::health(self)
+            }
+            fn spawn_tasks(self: &::std::sync::Arc<Self>, tasks: &mut #krate::TaskSpawner<'_>) {
+                #block::spawn_tasks(self, tasks);
+            }
+        }
+    });
+
+    let fields = model.fields.as_deref().unwrap_or_default();
+    let dependency_types: Vec<TokenStream> = fields
+        .iter()
+        .filter(|f| matches!(f.kind, FieldKind::Dependency))
+        .map(|f| {
+            let ty = &f.ty;
+            quote_spanned!(ty.span()=> <#ty as #krate::__private::DependencyField>::Target)
+        })
+        .collect();
+    let dependencies = (!dependency_types.is_empty()).then(|| {
+        quote! {
+            fn dependencies() -> ::std::vec::Vec<#krate::Dependency> {
+                ::std::vec![#(#krate::Dependency::of::<#dependency_types>()),*]
+            }
+        }
+    });
+
+    let service_impl = quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::Service for #ident #ty_generics #service_where {
+            const NAME: &'static str = #name;
+            #options
+            const HAS_START_HOOK: bool = #has_start;
+            const HAS_STOP_HOOK: bool = #has_stop;
+            const HAS_HEALTH_CHECK: bool = #has_health;
+            #dependencies
+            #hooks
+        }
+    };
+
+    let from_registry = model.fields.as_ref().map_or_else(
+        || from_registry_stub(model),
+        |_| from_registry(model, &dependency_types),
+    );
+
+    let declares = model.tasks.map(|span| {
+        quote_spanned! {span=>
+            #[automatically_derived]
+            impl #impl_generics #krate::__private::DeclaresTasks for #ident #ty_generics #where_clause {}
+        }
+    });
+
+    quote! {
+        const _: () = {
+            #service_impl
+            #from_registry
+            #declares
+        };
+    }
+}
+
+/// The registry type parameter of `impl<R> FromRegistry<R>`.
+fn registry_param() -> Ident {
+    Ident::new("__LifecycleRegistry", Span::call_site())
+}
+
+fn from_registry(model: &ServiceModel, dependency_types: &[TokenStream]) -> TokenStream {
+    let krate = &model.krate;
+    let ident = &model.ident;
+    let registry = registry_param();
+    let mut generics = model.generics.clone();
+    generics
+        .params
+        .push(parse_quote!(#registry: #krate::Registry));
+    let (_, ty_generics, _) = model.generics.split_for_impl();
+    {
+        let where_clause = generics.make_where_clause();
+        for target in dependency_types {
+            where_clause
+                .predicates
+                .push(parse_quote!(#registry: #krate::Provide<#target>));
+        }
+    }
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let fields = model.fields.as_deref().unwrap_or_default();
+    let cx = Ident::new(
+        if dependency_types.is_empty() {
+            "_cx"
+        } else {
+            "cx"
+        },
+        Span::mixed_site(),
+    );
+    let inits = fields.iter().map(|f| {
+        let field = &f.ident;
+        let ty = &f.ty;
+        match &f.kind {
+            FieldKind::Dependency => quote_spanned! {ty.span()=>
+                #field: <#ty as #krate::__private::DependencyField>::from_arc(
+                    #cx.get::<<#ty as #krate::__private::DependencyField>::Target>()?,
+                )
+            },
+            FieldKind::Default(expr) => quote!(#field: #expr),
+            FieldKind::DefaultTrait => {
+                quote_spanned!(ty.span()=> #field: <#ty as ::core::default::Default>::default())
+            }
+        }
+    });
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::FromRegistry<#registry> for #ident #ty_generics #where_clause {
+            fn from_registry(#cx: &mut #krate::Resolver<#registry>) -> ::core::result::Result<Self, #krate::BuildError> {
+                ::core::result::Result::Ok(Self { #(#inits,)* })
+            }
+        }
+    }
+}
+
+/// For a type of the wrong shape: an impl that keeps registries using it compiling, so the
+/// shape error is the only one.
+fn from_registry_stub(model: &ServiceModel) -> TokenStream {
+    let krate = &model.krate;
+    let ident = &model.ident;
+    let registry = registry_param();
+    let mut generics = model.generics.clone();
+    generics
+        .params
+        .push(parse_quote!(#registry: #krate::Registry));
+    let (_, ty_generics, _) = model.generics.split_for_impl();
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let name = &model.name;
+    quote! {
+        #[automatically_derived]
+        impl #impl_generics #krate::FromRegistry<#registry> for #ident #ty_generics #where_clause {
+            fn from_registry(_: &mut #krate::Resolver<#registry>) -> ::core::result::Result<Self, #krate::BuildError> {
+                ::core::result::Result::Err(#krate::Resolver::<#registry>::missing_instance(#name))
+            }
+        }
+    }
+}

@@ -1,0 +1,171 @@
+//! The validated description of a service, from which the impls are generated.
+
+use darling::error::Accumulator;
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::spanned::Spanned as _;
+use syn::{Data, DeriveInput, Expr, Fields, Generics, Ident, Type};
+
+use super::attr::{ContainerAttr, EscalationAttr, FieldAttr, StartTimeout};
+use crate::common::{crate_path, is_attr, marker, nested_items, parse_lenient};
+use crate::duration::duration_tokens;
+
+/// A `#[derive(Service)]` struct.
+pub(crate) struct ServiceModel {
+    pub(crate) ident: Ident,
+    pub(crate) generics: Generics,
+    pub(crate) krate: TokenStream,
+    pub(crate) name: String,
+    /// `ServiceOptions::DEFAULT` followed by these const-fn calls.
+    pub(crate) options: Vec<TokenStream>,
+    /// Span of the `tasks` flag, when present.
+    pub(crate) tasks: Option<Span>,
+    /// `None` when the shape is wrong (enum, union, tuple or unit struct).
+    pub(crate) fields: Option<Vec<FieldModel>>,
+}
+
+/// One field of the struct.
+pub(crate) struct FieldModel {
+    pub(crate) ident: Ident,
+    pub(crate) ty: Type,
+    pub(crate) kind: FieldKind,
+}
+
+/// How a field gets its value.
+pub(crate) enum FieldKind {
+    /// `#[depends_on]`: from the registry.
+    Dependency,
+    /// `#[service(default = expr)]`.
+    Default(Expr),
+    /// `Default::default()`.
+    DefaultTrait,
+}
+
+impl ServiceModel {
+    pub(crate) fn build(input: &DeriveInput, errors: &mut Accumulator) -> Self {
+        let items = nested_items(&input.attrs, "service", errors);
+        let attr = parse_lenient::<ContainerAttr>(&items, errors);
+        let krate = crate_path(attr.krate.as_ref());
+
+        let name = match &attr.name {
+            Some(name) if name.trim().is_empty() => {
+                errors.push(
+                    darling::Error::custom("a service name cannot be empty")
+                        .with_span(&name.span()),
+                );
+                input.ident.to_string()
+            }
+            Some(name) => name.as_str().to_owned(),
+            None => input.ident.to_string(),
+        };
+
+        let mut options = Vec::new();
+        match attr.start_timeout {
+            Some(StartTimeout::None) => options.push(quote!(no_start_timeout())),
+            Some(StartTimeout::After(d)) => {
+                if let Some(d) = errors.handle(d.non_zero("start_timeout")) {
+                    let d = d.to_tokens();
+                    options.push(quote!(start_timeout(#d)));
+                }
+            }
+            None => {}
+        }
+        if let Some(d) = attr.stop_timeout {
+            let d = duration_tokens(d.value);
+            options.push(quote!(stop_timeout(#d)));
+        }
+        if let Some(d) = attr.hook_timeout
+            && let Some(d) = errors.handle(d.non_zero("hook_timeout"))
+        {
+            let d = d.to_tokens();
+            options.push(quote!(hook_timeout(#d)));
+        }
+        if let Some(escalation) = attr.escalation {
+            let variant = match escalation {
+                EscalationAttr::ShutdownRegistry => quote!(ShutdownRegistry),
+                EscalationAttr::StopDependents => quote!(StopDependents),
+            };
+            options.push(quote!(escalation(#krate::Escalation::#variant)));
+        }
+
+        let fields = match &input.data {
+            Data::Struct(data) => match &data.fields {
+                Fields::Named(named) => Some(
+                    named
+                        .named
+                        .iter()
+                        .filter_map(|f| field(f, errors))
+                        .collect(),
+                ),
+                Fields::Unnamed(_) => {
+                    errors.push(shape_error(input, "a tuple struct"));
+                    None
+                }
+                Fields::Unit => {
+                    errors.push(shape_error(input, "a unit struct"));
+                    None
+                }
+            },
+            Data::Enum(_) => {
+                errors.push(shape_error(input, "an enum"));
+                None
+            }
+            Data::Union(_) => {
+                errors.push(shape_error(input, "a union"));
+                None
+            }
+        };
+
+        Self {
+            ident: input.ident.clone(),
+            generics: input.generics.clone(),
+            krate,
+            name,
+            options,
+            tasks: attr.tasks.is_present().then(|| attr.tasks.span()),
+            fields,
+        }
+    }
+}
+
+fn shape_error(input: &DeriveInput, what: &str) -> darling::Error {
+    darling::Error::custom(format!(
+        "`#[derive(Service)]` needs a struct with named fields, and `{}` is {what}: dependencies are fields marked `#[depends_on]`",
+        input.ident
+    ))
+    .with_span(&input.ident)
+}
+
+fn field(field: &syn::Field, errors: &mut Accumulator) -> Option<FieldModel> {
+    let ident = field.ident.clone()?;
+    let mut depends_on: Option<Span> = None;
+    for attr in field.attrs.iter().filter(|a| is_attr(a, "depends_on")) {
+        if let Some(span) = errors.handle(marker(attr, "depends_on")) {
+            if depends_on.is_some() {
+                errors.push(darling::Error::custom("duplicate `#[depends_on]`").with_span(&span));
+            }
+            depends_on = Some(span);
+        }
+    }
+    let items = nested_items(&field.attrs, "service", errors);
+    let attr = parse_lenient::<FieldAttr>(&items, errors);
+    let kind = match (depends_on, attr.default) {
+        (Some(_), Some(default)) => {
+            errors.push(
+                darling::Error::custom(
+                    "a `#[depends_on]` field comes from the registry and cannot have a `default`",
+                )
+                .with_span(&default.0.span()),
+            );
+            FieldKind::Dependency
+        }
+        (Some(_), None) => FieldKind::Dependency,
+        (None, Some(default)) => FieldKind::Default(default.0),
+        (None, None) => FieldKind::DefaultTrait,
+    };
+    Some(FieldModel {
+        ident,
+        ty: field.ty.clone(),
+        kind,
+    })
+}

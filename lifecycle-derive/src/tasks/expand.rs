@@ -1,0 +1,132 @@
+//! Re-emits the impl block and generates `impl TaskBlock` from the hooks and tasks.
+
+use proc_macro2::{Span, TokenStream};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned as _;
+use syn::{Ident, WherePredicate, parse_quote};
+
+use super::model::{Hook, Task, TasksModel};
+
+pub(crate) fn expand(model: &TasksModel) -> TokenStream {
+    let item = &model.item;
+    if !model.inherent {
+        return quote!(#item);
+    }
+    let krate = &model.krate;
+    let self_ty = &item.self_ty;
+    let mut generics = item.generics.clone();
+    if !generics.params.is_empty() {
+        let bound: WherePredicate =
+            parse_quote!(Self: ::core::marker::Send + ::core::marker::Sync + 'static);
+        generics.make_where_clause().predicates.push(bound);
+    }
+    let (impl_generics, _, where_clause) = generics.split_for_impl();
+
+    let has_start = model.start.is_some();
+    let has_stop = model.stop.is_some();
+    let has_health = model.health.is_some();
+    let result = quote!(::core::result::Result<(), #krate::BoxError>);
+    let on_start = hook(
+        model.start.as_ref(),
+        krate,
+        &quote!(#krate::__private::HookOutcome::into_hook_result),
+    )
+    .unwrap_or_else(|| quote!(::core::future::ready(::core::result::Result::Ok(()))));
+    let on_stop = hook(
+        model.stop.as_ref(),
+        krate,
+        &quote!(#krate::__private::HookOutcome::into_hook_result),
+    )
+    .unwrap_or_else(|| quote!(::core::future::ready(::core::result::Result::Ok(()))));
+    let health = hook(
+        model.health.as_ref(),
+        krate,
+        &quote!(#krate::IntoHealth::into_health),
+    )
+    .unwrap_or_else(|| quote!(::core::future::ready(#krate::Health::Healthy)));
+
+    let spawner = Ident::new("tasks", Span::mixed_site());
+    let spawns = model.tasks.iter().map(|t| spawn(t, krate, &spawner));
+    let check =
+        quote_spanned!(self_ty.span()=> #krate::__private::assert_declares_tasks::<Self>(););
+
+    quote! {
+        #item
+
+        const _: () = {
+            #[automatically_derived]
+            impl #impl_generics #krate::__private::TaskBlock for #self_ty #where_clause {
+                const HAS_START_HOOK: bool = #has_start;
+                const HAS_STOP_HOOK: bool = #has_stop;
+                const HAS_HEALTH_CHECK: bool = #has_health;
+                fn on_start(&self) -> impl ::core::future::Future<Output = #result> + ::core::marker::Send {
+                    #on_start
+                }
+                fn on_stop(&self) -> impl ::core::future::Future<Output = #result> + ::core::marker::Send {
+                    #on_stop
+                }
+                fn health(&self) -> impl ::core::future::Future<Output = #krate::Health> + ::core::marker::Send {
+                    #health
+                }
+                fn spawn_tasks(self: &::std::sync::Arc<Self>, #spawner: &mut #krate::TaskSpawner<'_>) {
+                    #check
+                    #(#spawns)*
+                }
+            }
+        };
+    }
+}
+
+/// The body of a hook adapter: calls the method, converts its output.
+fn hook(hook: Option<&Hook>, krate: &TokenStream, convert: &TokenStream) -> Option<TokenStream> {
+    let hook = hook?;
+    let method = &hook.ident;
+    let call = if hook.is_async {
+        quote_spanned!(method.span()=> #krate::__private::assert_send(Self::#method(self)).await)
+    } else {
+        quote_spanned!(method.span()=> Self::#method(self))
+    };
+    let convert = quote_spanned!(hook.output_span=> #convert);
+    Some(quote!(async move { #convert(#call) }))
+}
+
+/// One `TaskSpawner::spawn`/`spawn_blocking` call.
+fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
+    let method = &task.ident;
+    let span = method.span();
+    let spec = &task.spec;
+    let this = Ident::new("this", Span::mixed_site());
+    let shutdown = Ident::new("shutdown", Span::mixed_site());
+    let shutdown_arg = task.takes_shutdown.then(|| {
+        let span = task.shutdown_span.unwrap_or(span);
+        quote_spanned!(span=> , #shutdown)
+    });
+    let shutdown_param = if task.takes_shutdown {
+        quote!(#shutdown)
+    } else {
+        quote!(_)
+    };
+    let convert = quote_spanned!(task.output_span=> #krate::TaskOutcome::into_task_result);
+    if task.blocking {
+        quote_spanned! {span=>
+            {
+                let #this = ::std::sync::Arc::clone(self);
+                #spawner.spawn_blocking(#spec, move |#shutdown_param: #krate::Shutdown| {
+                    #convert(Self::#method(&#this #shutdown_arg))
+                });
+            }
+        }
+    } else {
+        quote_spanned! {span=>
+            {
+                let #this = ::std::sync::Arc::clone(self);
+                #spawner.spawn(#spec, move |#shutdown_param: #krate::Shutdown| {
+                    let #this = ::std::sync::Arc::clone(&#this);
+                    async move {
+                        #convert(#krate::__private::assert_send(Self::#method(&#this #shutdown_arg)).await)
+                    }
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+//! `#[lifecycle_core::tasks]` on an impl block: parse (`attr`) → validate (`model`) →
+//! generate (`expand`).
+
+mod attr;
+mod expand;
+mod model;
+
+use proc_macro2::TokenStream;
+
+/// Entry point of the attribute.
+pub(crate) fn tasks(args: TokenStream, item: TokenStream) -> TokenStream {
+    let mut errors = darling::Error::accumulator();
+    let item_impl = match syn::parse2::<syn::ItemImpl>(item.clone()) {
+        Ok(item_impl) => item_impl,
+        Err(e) => {
+            let e = darling::Error::from(e);
+            let message = darling::Error::custom(
+                "`#[lifecycle_core::tasks]` goes on an inherent impl block: `#[lifecycle_core::tasks] impl MyService { … }`",
+            );
+            let errors = crate::common::errors_to_tokens(vec![message, e]);
+            return quote::quote!(#errors #item);
+        }
+    };
+    let model = model::TasksModel::build(args, item_impl, &mut errors);
+    let expansion = expand::expand(&model);
+    let errors = crate::common::errors_to_tokens(errors.into_inner());
+    quote::quote!(#expansion #errors)
+}
