@@ -82,13 +82,13 @@ pub use task::{Cancel, Restart, Shutdown, TaskOutcome, TaskSpawner, TaskSpec};
 pub use tokio_util::sync::CancellationToken;
 
 #[cfg(feature = "derive")]
-pub use lifecycle_derive::{Registry, Service, tasks};
+pub use lifecycle_derive::{Registry, Service, background_task, health, on_start, on_stop, tasks};
 
 /// Not public API: what macro expansions call. May change in any release.
 #[doc(hidden)]
 pub mod __private {
     pub use crate::macro_support::{
-        DeclaresTasks, DependencyField, HookOutcome, TaskBlock, assert_send,
+        DeclaresTasks, DependencyField, HookOutcome, TaskBlock, assert_declares_tasks, assert_send,
     };
     pub use std::any::TypeId;
     pub use std::future::Future;
