@@ -129,8 +129,16 @@ impl ServiceModel {
 }
 
 fn shape_error(input: &DeriveInput, what: &str) -> darling::Error {
+    let hint = if what == "a unit struct" {
+        format!(
+            "; write `struct {} {{}}` for a service without fields",
+            input.ident
+        )
+    } else {
+        String::new()
+    };
     darling::Error::custom(format!(
-        "`#[derive(Service)]` needs a struct with named fields, and `{}` is {what}: dependencies are fields marked `#[depends_on]`",
+        "`#[derive(Service)]` needs a struct with named fields (dependencies are fields marked `#[depends_on]`), and `{}` is {what}{hint}",
         input.ident
     ))
     .with_span(&input.ident)
