@@ -498,8 +498,8 @@ async fn health_is_aggregated_across_services() {
     };
     assert_eq!(by_name("Tired"), Health::degraded("slow disk"));
     assert_eq!(by_name("Silent"), Health::Healthy);
-    assert!(!<Silent as Service>::HAS_HEALTH_CHECK);
-    assert!(<Toggle as Service>::HAS_HEALTH_CHECK);
+    const { assert!(!<Silent as Service>::HAS_HEALTH_CHECK) };
+    const { assert!(<Toggle as Service>::HAS_HEALTH_CHECK) };
 
     running.toggle.down.store(true, Ordering::SeqCst);
     let health = running.registry().health().await;
@@ -565,8 +565,8 @@ fn container_options_become_service_options() {
     assert_eq!(options.escalation, Escalation::StopDependents);
     assert_eq!(Patient::OPTIONS.start_timeout, None);
     assert_eq!(Patient::NAME, "Patient");
-    assert!(!Patient::HAS_START_HOOK && !Patient::HAS_STOP_HOOK);
-    assert!(Tuned::HAS_START_HOOK && !Tuned::HAS_STOP_HOOK);
+    const { assert!(!Patient::HAS_START_HOOK && !Patient::HAS_STOP_HOOK) };
+    const { assert!(Tuned::HAS_START_HOOK && !Tuned::HAS_STOP_HOOK) };
 }
 
 #[tokio::test(start_paused = true)]

@@ -405,6 +405,7 @@ struct Crunch {
 #[lifecycle_core::tasks]
 impl Crunch {
     #[background_task(blocking)]
+    #[allow(clippy::unnecessary_wraps)] // shows that `io::Result<()>` is accepted
     fn polite(&self, shutdown: Shutdown) -> std::io::Result<()> {
         while !shutdown.is_cancelled() {
             std::thread::sleep(Duration::from_millis(2));
