@@ -8,6 +8,60 @@
 //! (independent ones concurrently), rolls back on failure, stops them in reverse within
 //! deadlines, supervises their tasks, and never leaves a task behind.
 //!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use lifecycle_core::{Registry, Service, Shutdown};
+//!
+//! #[derive(Service, Default)]
+//! struct Database {
+//!     path: String,
+//! }
+//!
+//! #[derive(Service)]
+//! #[service(stop_timeout = "5s", tasks)]
+//! struct AutomatedRefresh {
+//!     #[depends_on]
+//!     db: Arc<Database>,
+//!     refreshed: std::sync::atomic::AtomicU32, // not a dependency: Default
+//! }
+//!
+//! #[lifecycle_core::tasks]
+//! impl AutomatedRefresh {
+//!     #[on_start]
+//!     async fn warm_up(&self) -> std::io::Result<()> {
+//!         Ok(())
+//!     }
+//!
+//!     /// Every 30 s; a failed run delays the next by the backoff. Stops at once on shutdown.
+//!     #[background_task(every = "30s", backoff = "1s", max_backoff = "60s")]
+//!     async fn refresh_due_views(&self, _shutdown: Shutdown) -> std::io::Result<()> {
+//!         self.refreshed.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+//!         Ok(())
+//!     }
+//! }
+//!
+//! /// The application, checked at compile time: remove `db` and it does not compile.
+//! #[derive(Registry)]
+//! struct Platform {
+//!     db: Database,
+//!     refresh: AutomatedRefresh,
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread", start_paused = true)]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let running = Platform::builder()
+//!     .db(Database { path: "data/app.db".into() })
+//!     .build()?          // wiring and cycles checked; nothing started yet
+//!     .start()
+//!     .await?;           // dependency order, independent services concurrently
+//! tokio::time::sleep(Duration::from_secs(61)).await;
+//! assert_eq!(running.refresh.refreshed.load(std::sync::atomic::Ordering::Relaxed), 3);
+//! let report = running.stop().await; // reverse order, bounded
+//! assert_eq!(report.stop_order(), ["AutomatedRefresh", "Database"]);
+//! # Ok(()) }
+//! ```
+//!
 //! Without macros, the same engine is driven by hand-written [`Service`] impls and a
 //! [`DynRegistry`]:
 //!
