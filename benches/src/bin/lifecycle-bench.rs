@@ -93,14 +93,10 @@ fn child(args: &Args) {
             if phase == "start" {
                 std::process::exit(0);
             }
+            // `realloc` already moves bytes_allocated/bytes_deallocated by the size change.
             let change = region.change();
-            let net = change.bytes_allocated as i64 - change.bytes_deallocated as i64
-                + change.bytes_reallocated as i64;
-            sampled = Some((
-                net,
-                change.allocations + change.reallocations,
-                rss_bytes() as i64 - rss0 as i64,
-            ));
+            let net = change.bytes_allocated as i64 - change.bytes_deallocated as i64;
+            sampled = Some((net, change.allocations, rss_bytes() as i64 - rss0 as i64));
         };
         let cold = w1::run(variant, n, &mut probe).await;
         if phase == "both" {
@@ -494,6 +490,7 @@ fn callgrind_driver(args: &Args) {
     let mut t = String::new();
     writeln!(t, "\n### Instruction counts, workload 1 (callgrind; per service = (I(2N) − I(N)) / N with N = {n}; {reps} repetitions)\n").ok();
     writeln!(t, "Start includes each service's first tick (the harness waits for it before the phase ends).\n").ok();
+    writeln!(t, "Median (min–max) over the repetitions.\n").ok();
     writeln!(
         t,
         "| variant | start instr/svc | stop instr/svc | start+stop instr/svc |"
@@ -503,13 +500,10 @@ fn callgrind_driver(args: &Args) {
     let mut totals = Vec::new();
     for (k, reps) in per.iter().enumerate() {
         let show = |f: &dyn Fn(&(f64, f64)) -> f64| {
-            reps.iter()
-                .map(|r| format!("{:.0}", f(r)))
-                .collect::<Vec<_>>()
-                .join(" / ")
+            let s = Summary::of(&reps.iter().map(f).collect::<Vec<_>>());
+            format!("{:.0} ({:.0}–{:.0})", s.median, s.min, s.max)
         };
-        let total: f64 = reps.iter().map(|r| r.0 + r.1).sum::<f64>() / reps.len() as f64;
-        totals.push(total);
+        totals.push(Summary::of(&reps.iter().map(|r| r.0 + r.1).collect::<Vec<_>>()).median);
         writeln!(
             t,
             "| {} | {} | {} | {} |",
@@ -522,7 +516,7 @@ fn callgrind_driver(args: &Args) {
     }
     writeln!(
         t,
-        "\n- start+stop instructions a/b: **{:.2}×**; c/a: **{:.2}×** (means over repetitions)",
+        "\n- start+stop instructions a/b: **{:.2}×**; c/a: **{:.2}×** (ratios of medians)",
         totals[0] / totals[1],
         totals[2] / totals[0]
     )
