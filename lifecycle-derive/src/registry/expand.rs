@@ -110,7 +110,7 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
             },
             FieldKind::Service | FieldKind::Instance => {
                 let id = Ident::new("id", Span::mixed_site());
-                let add = quote_spanned!(ty.span()=> #registry.add::<#ty>(::std::sync::Arc::clone(&#local)));
+                let add = quote_spanned!(ty.span()=> #registry.add::<#ty>(::core::clone::Clone::clone(&#local)));
                 if keys.is_empty() {
                     quote!(#add;)
                 } else {
@@ -135,7 +135,7 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
         }
 
         #[doc = #services_doc]
-        #[derive(Clone)]
+        #[derive(::core::clone::Clone)]
         #vis struct #services {
             #(
                 #[doc = #service_field_docs]
@@ -191,7 +191,7 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
                 /// was not given.
                 pub fn build(self) -> ::core::result::Result<#krate::Built<#ident>, #krate::BuildError> {
                     let mut #cx = #krate::Resolver::<#ident>::new(#slots {
-                        #( #idents: #krate::Slot::from(self.#idents), )*
+                        #( #idents: ::core::convert::From::from(self.#idents), )*
                     });
                     #(#resolve)*
                     let mut #registry = #krate::DynRegistry::with_options(

@@ -110,7 +110,7 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
     if task.blocking {
         quote_spanned! {span=>
             {
-                let #this = ::std::sync::Arc::clone(self);
+                let #this = ::core::clone::Clone::clone(self);
                 #spawner.spawn_blocking(#spec, move |#shutdown_param: #krate::Shutdown| {
                     #convert(Self::#method(&#this #shutdown_arg))
                 });
@@ -119,9 +119,9 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
     } else {
         quote_spanned! {span=>
             {
-                let #this = ::std::sync::Arc::clone(self);
+                let #this = ::core::clone::Clone::clone(self);
                 #spawner.spawn(#spec, move |#shutdown_param: #krate::Shutdown| {
-                    let #this = ::std::sync::Arc::clone(&#this);
+                    let #this = ::core::clone::Clone::clone(&#this);
                     async move {
                         #convert(#krate::__private::assert_send(Self::#method(&#this #shutdown_arg)).await)
                     }
