@@ -65,7 +65,6 @@ impl Greeter {
 
 /// The application. Leave `pool` out and `Greeter`'s `#[depends_on]` does not compile.
 #[derive(Registry)]
-#[allow(dead_code)] // a declaration: never constructed
 struct App {
     pool: Pool,
     greeter: Greeter,

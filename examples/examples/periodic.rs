@@ -57,7 +57,6 @@ impl Refresher {
 }
 
 #[derive(Registry)]
-#[allow(dead_code)] // a declaration: never constructed
 struct App {
     refresher: Refresher,
 }

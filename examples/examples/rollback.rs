@@ -71,18 +71,17 @@ impl Search {
     }
 }
 
+/// Depends on the failing service: never started here.
 #[derive(Service)]
+#[allow(dead_code)] // its dependencies are only used for ordering in this example
 struct Api {
     #[depends_on]
-    #[allow(dead_code)]
     search: Arc<Search>,
     #[depends_on]
-    #[allow(dead_code)]
     cache: Arc<Cache>,
 }
 
 #[derive(Registry)]
-#[allow(dead_code)] // a declaration: never constructed
 struct App {
     #[value]
     settings: Settings,

@@ -43,7 +43,6 @@ impl PriceAlerts {
 
 /// The production feed would call an exchange here.
 #[derive(Service)]
-#[allow(dead_code)]
 struct ExchangeFeed {}
 
 impl PriceFeed for ExchangeFeed {
@@ -54,7 +53,6 @@ impl PriceFeed for ExchangeFeed {
 
 /// Production: the real feed provides `dyn PriceFeed`.
 #[derive(Registry)]
-#[allow(dead_code)] // a declaration: never constructed
 struct Production {
     #[provide(dyn PriceFeed)]
     feed: ExchangeFeed,
@@ -80,7 +78,6 @@ impl PriceFeed for FakeFeed {
 
 /// The test's registry: same service, fake dependency.
 #[derive(Registry)]
-#[allow(dead_code)] // a declaration: never constructed
 struct UnderTest {
     #[provide(dyn PriceFeed)]
     feed: FakeFeed,

@@ -22,7 +22,6 @@ use crate::scenarios::Scenarios;
 /// services from their dependencies. Start-up order follows the dependencies (Cache and the
 /// hub start alongside the database); stop is the reverse.
 #[derive(Registry)]
-#[allow(dead_code)] // a declaration of the composition: never constructed, fields never read
 pub struct Platform {
     /// The configuration: a plain value, no lifecycle.
     #[value]
