@@ -35,8 +35,10 @@ pub struct RefreshMetrics {
     pub refreshes: u64,
     /// Refreshes rolled back because the service stopped.
     pub rolled_back: u64,
-    /// Refreshes that failed.
+    /// Checks that failed (reading the views or refreshing one).
     pub failures: u64,
+    /// Failed checks since the last successful one (health is degraded while > 0).
+    pub consecutive_failures: u64,
     /// Committed refreshes per view.
     pub per_view: BTreeMap<String, u64>,
     /// The last committed refresh.
@@ -63,6 +65,9 @@ pub struct AutomatedRefresh {
     config: Arc<AppConfig>,
     /// The metrics; holding the lock also serializes refreshes. `Default`.
     metrics: Mutex<RefreshMetrics>,
+    /// Why the last check failed, if it did: read by the health check without waiting for a
+    /// refresh in progress (which holds `metrics`).
+    degraded: std::sync::Mutex<Option<String>>,
     manual: Notify,
 }
 
@@ -100,6 +105,7 @@ impl AutomatedRefresh {
             hub,
             config,
             metrics: Mutex::default(),
+            degraded: std::sync::Mutex::default(),
             manual: Notify::new(),
         }
     }
@@ -175,6 +181,32 @@ impl AutomatedRefresh {
     pub async fn check(&self, shutdown: &Shutdown, force: bool) -> anyhow::Result<()> {
         let mut metrics = self.metrics.lock().await;
         metrics.checks += 1;
+        let result = self.check_locked(&mut metrics, shutdown, force).await;
+        let failure = match &result {
+            Ok(()) => {
+                metrics.consecutive_failures = 0;
+                None
+            }
+            Err(e) => {
+                metrics.failures += 1;
+                metrics.consecutive_failures += 1;
+                metrics.last_error = Some(e.to_string());
+                metrics.last_error.clone()
+            }
+        };
+        *self
+            .degraded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = failure;
+        result.map_err(Into::into)
+    }
+
+    async fn check_locked(
+        &self,
+        metrics: &mut RefreshMetrics,
+        shutdown: &Shutdown,
+        force: bool,
+    ) -> Result<(), DbError> {
         let flag = self.flags.refresh_flag();
         if !flag.enabled {
             metrics.skipped_disabled += 1;
@@ -193,16 +225,12 @@ impl AutomatedRefresh {
                 continue;
             };
             match self.refresh_during(def, reason, shutdown).await {
-                Ok(refreshed) => self.record(&mut metrics, refreshed),
+                Ok(refreshed) => self.record(metrics, refreshed),
                 Err(DbError::Cancelled) => {
                     metrics.rolled_back += 1;
                     return Ok(());
                 }
-                Err(e) => {
-                    metrics.failures += 1;
-                    metrics.last_error = Some(format!("{}: {e}", def.name));
-                    return Err(e.into());
-                }
+                Err(e) => return Err(e),
             }
             if shutdown.is_cancelled() {
                 break;
@@ -277,11 +305,16 @@ impl AutomatedRefresh {
             .await
     }
 
-    /// Degraded after a failed refresh.
+    /// Degraded while the last check failed (still ready: the views hold the last good
+    /// generation).
     #[health]
-    pub async fn health(&self) -> Health {
-        match &self.metrics.lock().await.last_error {
-            Some(e) => Health::degraded(format!("last refresh failed: {e}")),
+    pub fn health(&self) -> Health {
+        let degraded = self
+            .degraded
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*degraded {
+            Some(e) => Health::degraded(format!("last refresh check failed: {e}")),
             None => Health::Healthy,
         }
     }

@@ -42,6 +42,10 @@ async fn refresh_past_its_grace_is_rolled_back() {
         .unwrap();
     running.refresh.request_refresh();
     wait_until_refreshing(&running).await;
+    // A long refresh does not make the platform unready, nor the health check wait for it.
+    let checked = Instant::now();
+    assert!(running.registry().health().await.ready);
+    assert!(checked.elapsed() < Duration::from_millis(200));
     tokio::time::sleep(Duration::from_millis(50)).await;
     let began = Instant::now();
     let report = running.stop().await;

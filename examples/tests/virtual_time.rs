@@ -62,3 +62,65 @@ async fn heartbeat_drops_a_client_that_stopped_answering() {
     let report = running.stop().await;
     assert!(report.is_clean(), "{}", report.summary());
 }
+
+/// A task failing past its restart policy fails its service and shuts the registry down,
+/// with an error naming the service (what `forecast-platform` then exits 1 with).
+#[tokio::test(start_paused = true)]
+async fn react_failing_past_its_restart_limit_shuts_the_platform_down() {
+    use forecast_platform::flags::{FlagPatch, REFRESH_FLAG};
+    use lifecycle_core::{Health, RunError, State};
+
+    let dir = tempfile::tempdir().unwrap();
+    let running = platform::start(
+        platform::build(common::config(dir.path()), RegistryOptions::default()).unwrap(),
+    )
+    .await
+    .unwrap();
+    let handle = running.registry().handle();
+    // Break the database under the refresh service.
+    running
+        .db
+        .call(|c| Ok(c.execute_batch("DROP TABLE view_state")?))
+        .await
+        .unwrap();
+    // Each flag change makes `react` check at once, fail, and restart after a backoff
+    // (1 s, 2 s, 4 s…); the sixth failure within 60 s is past `max_restarts = 5`.
+    for i in 0..6 {
+        if handle.is_stopped() {
+            panic!("stopped after only {i} failures");
+        }
+        if i == 1 {
+            // After a failed refresh: degraded, which still counts as ready.
+            let health = running.registry().health().await;
+            let refresh = health
+                .services
+                .iter()
+                .find(|s| s.name == "AutomatedRefresh")
+                .unwrap();
+            assert!(matches!(refresh.health, Health::Degraded(_)), "{health:?}");
+            assert!(health.ready);
+        }
+        let patch = FlagPatch {
+            change_threshold: Some(10 + i),
+            ..FlagPatch::default()
+        };
+        running.flags.update(REFRESH_FLAG, patch).await.unwrap();
+        // Past this failure's backoff (1 s, 2 s, 4 s…): `react` is listening again.
+        tokio::time::sleep(Duration::from_secs(1 << i) + Duration::from_millis(100)).await;
+    }
+    let error = tokio::time::timeout(Duration::from_secs(60), handle.wait())
+        .await
+        .expect("the registry shut itself down")
+        .unwrap_err();
+    let RunError::Escalated(cause) = &error else {
+        panic!("expected an escalation, got {error}");
+    };
+    assert_eq!(cause.service, "AutomatedRefresh");
+    assert!(error.to_string().contains("react"), "{error}");
+    let states = running.registry().states();
+    let state_of = |n: &str| states.iter().find(|(s, _)| s == n).unwrap().1;
+    assert_eq!(state_of("AutomatedRefresh"), State::Failed);
+    assert_eq!(state_of("Database"), State::Stopped);
+    let report = running.stop().await; // the same report as the escalation's shutdown
+    assert!(report.escalated.is_some());
+}
