@@ -31,14 +31,15 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
         .collect();
     let cx = Ident::new("cx", Span::mixed_site());
     let registry = Ident::new("registry", Span::mixed_site());
-    let options = Ident::new("options", Span::call_site());
+    // Not a name a field can take (`options` and `build` are rejected as field names).
+    let options_field = Ident::new("__registry_options", Span::call_site());
 
     let builder_doc = format!(
         "Builds a [`{name}`]: give it the instances it cannot build from their dependencies, then call [`build`]({builder}::build)."
     );
     let services_doc =
         format!("The services and values of a [`{name}`], each shared behind an `Arc`.");
-    let setters = fields.iter().map(|f| {
+    let setters = fields.iter().filter(|f| !f.reserved).map(|f| {
         let field = &f.ident;
         let ty = &f.ty;
         let doc = match f.kind {
@@ -131,7 +132,7 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
         #[must_use]
         #vis struct #builder {
             #( #idents: ::core::option::Option<#types>, )*
-            #options: ::core::option::Option<#krate::RegistryOptions>,
+            #options_field: ::core::option::Option<#krate::RegistryOptions>,
         }
 
         #[doc = #services_doc]
@@ -155,7 +156,7 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
                 pub fn builder() -> #builder {
                     #builder {
                         #( #idents: ::core::option::Option::None, )*
-                        #options: ::core::option::Option::None,
+                        #options_field: ::core::option::Option::None,
                     }
                 }
             }
@@ -166,7 +167,7 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
                 fn from(#touch: #ident) -> Self {
                     #builder {
                         #( #idents: ::core::option::Option::Some(#touch.#idents), )*
-                        #options: ::core::option::Option::None,
+                        #options_field: ::core::option::Option::None,
                     }
                 }
             }
@@ -177,8 +178,8 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
 
                 /// Registry-wide options: shutdown timeout, jitter seed, health timeout, observers.
                 #[must_use]
-                pub fn #options(mut self, options: #krate::RegistryOptions) -> Self {
-                    self.#options = ::core::option::Option::Some(options);
+                pub fn options(mut self, options: #krate::RegistryOptions) -> Self {
+                    self.#options_field = ::core::option::Option::Some(options);
                     self
                 }
 
@@ -195,7 +196,7 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
                     });
                     #(#resolve)*
                     let mut #registry = #krate::DynRegistry::with_options(
-                        ::core::option::Option::unwrap_or_default(self.#options),
+                        ::core::option::Option::unwrap_or_default(self.#options_field),
                     );
                     #(#register)*
                     let #services_local = #services { #( #idents: #locals, )* };

@@ -22,6 +22,8 @@ pub(crate) struct FieldModel {
     pub(crate) kind: FieldKind,
     /// `#[provide(…)]` keys.
     pub(crate) provides: Vec<Type>,
+    /// Named like a builder method (an error is reported; no setter is generated).
+    pub(crate) reserved: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -90,7 +92,8 @@ impl RegistryModel {
 fn field(field: &syn::Field, errors: &mut Accumulator) -> Option<FieldModel> {
     let ident = field.ident.clone()?;
     let name = ident.to_string();
-    if RESERVED.contains(&name.trim_start_matches("r#")) {
+    let reserved = RESERVED.contains(&name.trim_start_matches("r#"));
+    if reserved {
         errors.push(
             darling::Error::custom(format!(
                 "a registry field cannot be named `{name}`: the builder has a method of that name"
@@ -133,5 +136,6 @@ fn field(field: &syn::Field, errors: &mut Accumulator) -> Option<FieldModel> {
         ty: field.ty.clone(),
         kind,
         provides,
+        reserved,
     })
 }

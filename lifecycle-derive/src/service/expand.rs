@@ -3,7 +3,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{Ident, WherePredicate, parse_quote};
+use syn::{Ident, Type, WherePredicate, parse_quote, parse_quote_spanned};
 
 use super::model::{FieldKind, ServiceModel};
 
@@ -41,8 +41,9 @@ pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
         has("HAS_STOP_HOOK"),
         has("HAS_HEALTH_CHECK"),
     );
-    let hooks = task_block.as_ref().map(|block| {
-        quote! {
+    let hooks = task_block.as_ref().zip(model.tasks).map(|(block, span)| {
+        // Spanned at the `tasks` flag: a missing block is reported there, once.
+        quote_spanned! {span=>
             fn on_start(&self) -> impl ::core::future::Future<Output = ::core::result::Result<(), #krate::BoxError>> + ::core::marker::Send {
                 #block::on_start(self)
             }
@@ -125,10 +126,10 @@ fn from_registry(model: &ServiceModel, dependency_types: &[TokenStream]) -> Toke
     let (_, ty_generics, _) = model.generics.split_for_impl();
     {
         let where_clause = generics.make_where_clause();
-        for target in dependency_types {
+        for (target, ty) in dependency_types.iter().zip(dependency_fields(model)) {
             where_clause
                 .predicates
-                .push(parse_quote!(#registry: #krate::Provide<#target>));
+                .push(parse_quote_spanned!(ty.span()=> #registry: #krate::Provide<#target>));
         }
     }
     let (impl_generics, _, where_clause) = generics.split_for_impl();
@@ -187,4 +188,15 @@ fn from_registry_stub(model: &ServiceModel) -> TokenStream {
             }
         }
     }
+}
+
+/// The types of the `#[depends_on]` fields, in order.
+fn dependency_fields(model: &ServiceModel) -> impl Iterator<Item = &Type> {
+    model
+        .fields
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| matches!(f.kind, FieldKind::Dependency))
+        .map(|f| &f.ty)
 }

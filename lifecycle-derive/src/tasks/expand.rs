@@ -80,14 +80,23 @@ pub(crate) fn expand(model: &TasksModel) -> TokenStream {
 /// The body of a hook adapter: calls the method, converts its output.
 fn hook(hook: Option<&Hook>, krate: &TokenStream, convert: &TokenStream) -> Option<TokenStream> {
     let hook = hook?;
+    if !hook.callable {
+        return None;
+    }
     let method = &hook.ident;
     let call = if hook.is_async {
         quote_spanned!(method.span()=> #krate::__private::assert_send(Self::#method(self)).await)
     } else {
         quote_spanned!(method.span()=> Self::#method(self))
     };
-    let convert = quote_spanned!(hook.output_span=> #convert);
-    Some(quote!(async move { #convert(#call) }))
+    let output = Ident::new("output", Span::mixed_site());
+    // The argument carries the return type's location: trait errors point there.
+    let argument = Ident::new("output", Span::mixed_site().located_at(hook.output_span));
+    let convert = quote_spanned!(hook.output_span=> #convert(#argument));
+    Some(quote!(async move {
+        let #output = #call;
+        #convert
+    }))
 }
 
 /// One `TaskSpawner::spawn`/`spawn_blocking` call.
@@ -106,13 +115,18 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
     } else {
         quote!(_)
     };
-    let convert = quote_spanned!(task.output_span=> #krate::TaskOutcome::into_task_result);
+    let output = Ident::new("output", Span::mixed_site());
+    // The argument carries the return type's location: trait errors point there.
+    let argument = Ident::new("output", Span::mixed_site().located_at(task.output_span));
+    let convert =
+        quote_spanned!(task.output_span=> #krate::TaskOutcome::into_task_result(#argument));
     if task.blocking {
         quote_spanned! {span=>
             {
                 let #this = ::core::clone::Clone::clone(self);
                 #spawner.spawn_blocking(#spec, move |#shutdown_param: #krate::Shutdown| {
-                    #convert(Self::#method(&#this #shutdown_arg))
+                    let #output = Self::#method(&#this #shutdown_arg);
+                    #convert
                 });
             }
         }
@@ -123,7 +137,8 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
                 #spawner.spawn(#spec, move |#shutdown_param: #krate::Shutdown| {
                     let #this = ::core::clone::Clone::clone(&#this);
                     async move {
-                        #convert(#krate::__private::assert_send(Self::#method(&#this #shutdown_arg)).await)
+                        let #output = #krate::__private::assert_send(Self::#method(&#this #shutdown_arg)).await;
+                        #convert
                     }
                 });
             }

@@ -37,6 +37,8 @@ pub(crate) struct Hook {
     pub(crate) is_async: bool,
     /// Where return-type errors point.
     pub(crate) output_span: Span,
+    /// The signature is valid (otherwise an error is reported and no call generated).
+    pub(crate) callable: bool,
 }
 
 /// A `#[background_task]` method.
@@ -135,8 +137,22 @@ impl TasksModel {
             Role::Health => "a `#[health]` check",
             Role::Task => "a `#[background_task]`",
         };
-        errors.handle(check_receiver(sig, what));
-        errors.handle(check_plain(sig, what));
+        // Signature errors make a call impossible: such methods get no adapter (no cascade).
+        let mut signature = darling::Error::accumulator();
+        signature.handle(check_receiver(sig, what));
+        signature.handle(check_plain(sig, what));
+        if role != Role::Task
+            && let Some(extra) = sig.inputs.iter().nth(1)
+        {
+            signature.push(
+                darling::Error::custom(format!("{what} takes only `&self`")).with_span(extra),
+            );
+        }
+        let signature = signature.into_inner();
+        let callable = signature.is_empty();
+        for e in signature {
+            errors.push(e);
+        }
         let output_span = match &sig.output {
             ReturnType::Default => sig.ident.span(),
             ReturnType::Type(_, ty) => ty.span(),
@@ -147,7 +163,9 @@ impl TasksModel {
         }
         if role == Role::Task {
             allows.push(quote!(clippy::needless_pass_by_value));
-            if let Some(task) = task(&self.krate, first, method, output_span, names, errors) {
+            if let Some(task) = task(&self.krate, first, method, output_span, names, errors)
+                && callable
+            {
                 self.tasks.push(task);
             }
         } else {
@@ -157,15 +175,11 @@ impl TasksModel {
                         .with_span(&first.meta),
                 );
             }
-            if let Some(extra) = sig.inputs.iter().nth(1) {
-                errors.push(
-                    darling::Error::custom(format!("{what} takes only `&self`")).with_span(extra),
-                );
-            }
             let hook = Hook {
                 ident: sig.ident.clone(),
                 is_async: sig.asyncness.is_some(),
                 output_span,
+                callable,
             };
             let slot = match role {
                 Role::Start => &mut self.start,
@@ -175,7 +189,8 @@ impl TasksModel {
             if let Some(previous) = slot {
                 errors.push(
                     darling::Error::custom(format!(
-                        "only one {what} per service; `{}` is one already",
+                        "only one `#[{}]` per service: `{}` is one already",
+                        path_name(first),
                         previous.ident
                     ))
                     .with_span(first),
@@ -213,6 +228,9 @@ fn check_receiver(sig: &Signature, what: &str) -> darling::Result<()> {
             receiver.self_token.span(),
         ),
         ReceiverKind::Typed(_, ty) if is_ref_self(ty) => Ok(()),
+        ReceiverKind::Typed(_, ty) if matches!(&**ty, Type::Reference(r) if r.mutability.is_some()) => {
+            error(format!("{what} cannot take `self: &mut Self`"), ty.span())
+        }
         ReceiverKind::Typed(_, ty) => error(
             format!(
                 "{what} must take `&self`, not `self: {}`",
@@ -281,7 +299,9 @@ fn task(
 
     // Kind: by arity, never by the parameter's name or type.
     let params: Vec<&FnArg> = sig.inputs.iter().skip(1).collect();
+    let mut callable = true;
     if let Some(extra) = params.get(1) {
+        callable = false;
         errors.push(
             darling::Error::custom(
                 "a background task takes `&self` and at most one more parameter, the `Shutdown` handle",
@@ -296,18 +316,24 @@ fn task(
     });
 
     match (sig.asyncness, blocking) {
-        (None, false) => errors.push(
+        (None, false) => {
+            callable = false;
+            errors.push(
             darling::Error::custom(
                 "a background task must be an `async fn`, or a plain `fn` marked `#[background_task(blocking)]` to run on the blocking pool",
             )
             .with_span(&sig.fn_token),
-        ),
-        (Some(token), true) => errors.push(
-            darling::Error::custom(
-                "`blocking` runs a plain `fn` on the blocking pool: remove `async`, or remove `blocking`",
-            )
-            .with_span(&token),
-        ),
+            );
+        }
+        (Some(token), true) => {
+            callable = false;
+            errors.push(
+                darling::Error::custom(
+                    "`blocking` runs a plain `fn` on the blocking pool: remove `async`, or remove `blocking`",
+                )
+                .with_span(&token),
+            );
+        }
         _ => {}
     }
 
@@ -429,7 +455,7 @@ fn task(
         spec.extend(quote!(.cancel(#krate::Cancel::Drop)));
     }
 
-    Some(Task {
+    callable.then(|| Task {
         ident: sig.ident.clone(),
         blocking,
         takes_shutdown,
