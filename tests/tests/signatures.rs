@@ -1,0 +1,156 @@
+//! Accepted signatures are decided by traits and arity, not by spelling: aliases of `Arc`,
+//! a renamed `Shutdown`, `Result` aliases, `self: &Self`, sync and async hooks. Also the
+//! `stop_dependents` escalation.
+#![warn(clippy::pedantic)]
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use lifecycle_core::testing::{Recorder, assert_no_tasks_alive};
+use lifecycle_core::{Registry, RegistryOptions, Service, Shutdown as StopSignal, State};
+
+type Shared<T> = std::sync::Arc<T>;
+type Handle = StopSignal;
+type Outcome = Result<(), Box<dyn std::error::Error + Send + Sync>>;
+
+#[derive(Service, Default)]
+struct Base {}
+
+#[derive(Service)]
+#[service(tasks)]
+struct Spelled {
+    #[depends_on]
+    base: Shared<Base>,
+    calls: Mutex<Vec<&'static str>>,
+    ticks: AtomicU32,
+}
+
+impl Spelled {
+    fn note(&self, what: &'static str) {
+        self.calls.lock().unwrap().push(what);
+    }
+}
+
+#[lifecycle_core::tasks]
+impl Spelled {
+    #[on_start]
+    #[allow(clippy::needless_arbitrary_self_type, clippy::unnecessary_wraps)] // on purpose
+    fn start_sync(self: &Self) -> Outcome {
+        self.note("start");
+        Ok(())
+    }
+
+    #[on_stop]
+    async fn stop_async(&self) -> Result<(), &'static str> {
+        self.note("stop");
+        Ok(())
+    }
+
+    #[health]
+    async fn health(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// The second parameter is the `Shutdown` handle whatever it is called or aliased to.
+    #[background_task(every = "1s")]
+    async fn renamed(&self, stop: Handle) {
+        let _ = stop.is_cancelled();
+        self.ticks.fetch_add(1, Ordering::SeqCst);
+    }
+
+    #[background_task(every = "1s", name = "pattern")]
+    async fn with_a_pattern(&self, _: StopSignal) -> std::io::Result<()> {
+        let _ = &self.base;
+        Ok(())
+    }
+
+    #[lifecycle_core::background_task]
+    async fn path_attribute(&self, stop: StopSignal) {
+        stop.await;
+        self.note("path attribute task ended");
+    }
+}
+
+#[derive(Registry)]
+struct Spelling {
+    base: Base,
+    spelled: Spelled,
+}
+
+#[tokio::test(start_paused = true)]
+async fn aliases_renames_and_patterns_are_accepted() {
+    let running = Spelling::builder().build().unwrap().start().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let spelled = Shared::clone(&running.spelled);
+    assert!(running.registry().health().await.ready);
+    let report = running.stop().await;
+    assert!(report.is_clean(), "{}", report.summary());
+    assert_eq!(spelled.ticks.load(Ordering::SeqCst), 3);
+    assert_eq!(
+        *spelled.calls.lock().unwrap(),
+        ["start", "path attribute task ended", "stop"]
+    );
+    assert_no_tasks_alive().await;
+}
+
+// ---------------------------------------------------------------- stop_dependents
+
+#[derive(Service, Default)]
+#[service(escalation = "stop_dependents", tasks)]
+struct Fragile {}
+
+#[lifecycle_core::tasks]
+impl Fragile {
+    #[background_task]
+    async fn crash(&self, _stop: StopSignal) -> anyhow::Result<()> {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        anyhow::bail!("lost the connection")
+    }
+}
+
+#[derive(Service)]
+struct OnTop {
+    #[depends_on]
+    fragile: Shared<Fragile>,
+}
+
+#[derive(Service, Default)]
+struct Independent {}
+
+#[derive(Registry)]
+struct Partial {
+    fragile: Fragile,
+    on_top: OnTop,
+    independent: Independent,
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_dependents_escalation_keeps_the_rest_running() {
+    let recorder = Recorder::new();
+    let running = Partial::builder()
+        .options(recorder.attach(RegistryOptions::default()))
+        .build()
+        .unwrap()
+        .start()
+        .await
+        .unwrap();
+    let _ = &running.on_top.fragile;
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(
+        recorder.transitions_of("Fragile").last(),
+        Some(&State::Failed)
+    );
+    assert_eq!(
+        recorder.transitions_of("OnTop").last(),
+        Some(&State::Stopped)
+    );
+    assert_eq!(
+        recorder.transitions_of("Independent").last(),
+        Some(&State::Running)
+    );
+    assert!(!running.registry().handle().is_stopped());
+    let report = running.stop().await;
+    assert!(report.escalated.is_none());
+    assert_no_tasks_alive().await;
+}
