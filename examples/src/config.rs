@@ -15,8 +15,6 @@ pub struct AppConfig {
     pub listen: SocketAddr,
     /// How long API responses stay in the cache.
     pub cache_ttl: Duration,
-    /// How often the WebSocket hub pings clients; a client silent for 3 intervals is dropped.
-    pub heartbeat_interval: Duration,
     /// Days of synthetic sales history seeded into a new database.
     pub seed_days: u32,
     /// Artificial pause between the chunks of a view refresh: 0 in production; tests and
@@ -33,7 +31,6 @@ impl Default for AppConfig {
             data_dir: PathBuf::from("data"),
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
             cache_ttl: Duration::from_secs(30),
-            heartbeat_interval: Duration::from_secs(15),
             seed_days: 730,
             refresh_throttle: Duration::ZERO,
             refresh_grace: Duration::from_secs(2),
