@@ -1,0 +1,4 @@
+#[lifecycle_core::tasks]
+struct Poller {}
+
+fn main() {}

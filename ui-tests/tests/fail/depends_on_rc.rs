@@ -1,0 +1,14 @@
+use std::rc::Rc;
+
+use lifecycle_core::Service;
+
+#[derive(Service)]
+struct Database {}
+
+#[derive(Service)]
+struct Repository {
+    #[depends_on]
+    db: Rc<Database>,
+}
+
+fn main() {}

@@ -1,0 +1,15 @@
+use std::sync::Arc;
+
+use lifecycle_core::Service;
+
+#[derive(Service)]
+struct Database {}
+
+#[derive(Service)]
+struct Repository {
+    #[depends_on]
+    #[depends_on]
+    db: Arc<Database>,
+}
+
+fn main() {}

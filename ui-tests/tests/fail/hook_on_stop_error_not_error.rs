@@ -1,0 +1,18 @@
+#[derive(Debug)]
+struct Failure;
+
+use lifecycle_core::Service;
+
+#[derive(Service)]
+#[service(tasks)]
+struct Database {}
+
+#[lifecycle_core::tasks]
+impl Database {
+    #[on_stop]
+    async fn flush(&self) -> Result<(), Failure> {
+        Ok(())
+    }
+}
+
+fn main() {}

@@ -1,0 +1,16 @@
+use lifecycle_core::Service;
+
+#[derive(Service)]
+#[service(tasks)]
+struct Database {}
+
+#[lifecycle_core::tasks]
+impl Database {
+    #[on_stop]
+    async fn flush(&self) {}
+
+    #[on_stop]
+    async fn close(&self) {}
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+use lifecycle_core::{Registry, Service};
+
+#[derive(Service)]
+struct Database {}
+
+#[derive(Registry)]
+struct App(Database);
+
+fn main() {}

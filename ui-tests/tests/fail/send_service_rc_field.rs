@@ -1,0 +1,10 @@
+use std::rc::Rc;
+
+use lifecycle_core::Service;
+
+#[derive(Service)]
+struct Counter {
+    hits: Rc<u64>,
+}
+
+fn main() {}

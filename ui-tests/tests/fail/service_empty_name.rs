@@ -1,0 +1,7 @@
+use lifecycle_core::Service;
+
+#[derive(Service)]
+#[service(name = "  ")]
+struct Database {}
+
+fn main() {}

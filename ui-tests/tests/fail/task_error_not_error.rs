@@ -1,0 +1,18 @@
+#[derive(Debug)]
+struct Failure;
+
+use lifecycle_core::Service;
+
+#[derive(Service)]
+#[service(tasks)]
+struct Poller {}
+
+#[lifecycle_core::tasks]
+impl Poller {
+    #[background_task(every = "1s")]
+    async fn poll(&self) -> Result<(), Failure> {
+        Err(Failure)
+    }
+}
+
+fn main() {}

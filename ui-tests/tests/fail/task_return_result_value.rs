@@ -1,0 +1,15 @@
+use lifecycle_core::Service;
+
+#[derive(Service)]
+#[service(tasks)]
+struct Poller {}
+
+#[lifecycle_core::tasks]
+impl Poller {
+    #[background_task(every = "1s")]
+    async fn poll(&self) -> Result<u32, std::io::Error> {
+        Ok(0)
+    }
+}
+
+fn main() {}

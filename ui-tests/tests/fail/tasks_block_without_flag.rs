@@ -1,0 +1,12 @@
+use lifecycle_core::Service;
+
+#[derive(Service)]
+struct Poller {}
+
+#[lifecycle_core::tasks]
+impl Poller {
+    #[background_task(every = "1s")]
+    async fn poll(&self) {}
+}
+
+fn main() {}
