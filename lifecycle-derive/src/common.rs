@@ -17,7 +17,7 @@ pub(crate) fn is_attr(attr: &Attribute, name: &str) -> bool {
         return true;
     }
     let segments: Vec<_> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    segments.len() == 2 && segments[0] == "lifecycle_core" && segments[1] == name
+    matches!(segments.as_slice(), [krate, last] if krate == "lifecycle_core" && last == name)
 }
 
 /// The nested items of every `#[name(…)]` attribute in `attrs`, concatenated (so options can

@@ -17,6 +17,8 @@ mod duration;
 mod registry;
 mod service;
 mod tasks;
+#[cfg(test)]
+mod tests;
 
 use proc_macro::TokenStream;
 
@@ -216,11 +218,15 @@ pub fn health(_args: TokenStream, item: TokenStream) -> TokenStream {
     outside_tasks_block("health", item)
 }
 
+fn outside_tasks_block_message(name: &str) -> String {
+    format!(
+        "`#[{name}]` only works inside an impl block marked `#[lifecycle_core::tasks]`: add `#[lifecycle_core::tasks]` above `impl YourService {{ … }}` (and `#[service(tasks)]` to its `#[derive(Service)]`)"
+    )
+}
+
 fn outside_tasks_block(name: &str, item: TokenStream) -> TokenStream {
     let item = proc_macro2::TokenStream::from(item);
-    let message = format!(
-        "`#[{name}]` only works inside an impl block marked `#[lifecycle_core::tasks]`: add `#[lifecycle_core::tasks]` above `impl YourService {{ … }}` (and `#[service(tasks)]` to its `#[derive(Service)]`)"
-    );
+    let message = outside_tasks_block_message(name);
     let error = syn::Error::new(proc_macro2::Span::call_site(), message).to_compile_error();
     quote::quote!(#error #item).into()
 }

@@ -9,7 +9,6 @@ use proc_macro2::TokenStream;
 
 /// Entry point of the attribute.
 pub(crate) fn tasks(args: TokenStream, item: TokenStream) -> TokenStream {
-    let mut errors = darling::Error::accumulator();
     let item_impl = match syn::parse2::<syn::ItemImpl>(item.clone()) {
         Ok(item_impl) => item_impl,
         Err(e) => {
@@ -21,6 +20,8 @@ pub(crate) fn tasks(args: TokenStream, item: TokenStream) -> TokenStream {
             return quote::quote!(#errors #item);
         }
     };
+    // Created only now: darling's accumulator must be finished, never just dropped.
+    let mut errors = darling::Error::accumulator();
     let model = model::TasksModel::build(args, item_impl, &mut errors);
     let expansion = expand::expand(&model);
     let errors = crate::common::errors_to_tokens(errors.into_inner());

@@ -113,7 +113,7 @@ impl TasksModel {
         let Some(first) = ours.first() else {
             return;
         };
-        for extra in &ours[1..] {
+        for extra in ours.iter().skip(1) {
             errors.push(
                 darling::Error::custom(
                     "a method has at most one role: `#[on_start]`, `#[on_stop]`, `#[health]` or `#[background_task]`",

@@ -1,0 +1,425 @@
+//! Expansion-level tests: which inputs are rejected, with which message, and that a
+//! best-effort expansion is still emitted beside the errors. (What compiles is tested through
+//! real registries in the `lifecycle-tests` crate.)
+
+use proc_macro2::TokenStream;
+use quote::quote;
+
+fn service(input: TokenStream) -> String {
+    crate::service::derive(&syn::parse2(input).expect("test input parses")).to_string()
+}
+
+fn tasks(args: TokenStream, input: TokenStream) -> String {
+    crate::tasks::tasks(args, input).to_string()
+}
+
+fn registry(input: TokenStream) -> String {
+    crate::registry::derive(&syn::parse2(input).expect("test input parses")).to_string()
+}
+
+fn errors(expansion: &str) -> usize {
+    expansion.matches("compile_error").count()
+}
+
+#[track_caller]
+fn assert_error(expansion: &str, message: &str) {
+    // `to_string` escapes quotes inside the error literals.
+    let needle = message.replace('"', "\\\"");
+    assert!(
+        expansion.contains(&needle),
+        "expected an error containing {message:?} in:\n{expansion}"
+    );
+}
+
+#[test]
+fn a_valid_service_has_no_errors() {
+    let out = service(quote! {
+        #[service(name = "db", start_timeout = "none", stop_timeout = "250ms", hook_timeout = "1h30m",
+                  escalation = "stop_dependents", tasks, crate = ::my::lc)]
+        struct Db<T: Clone> where T: Send {
+            #[depends_on] a: Arc<A>,
+            #[service(default = "verbatim")] s: &'static str,
+            t: T,
+        }
+    });
+    assert_eq!(errors(&out), 0, "{out}");
+    assert!(out.contains(":: my :: lc :: Service for Db < T >"), "{out}");
+    assert!(out.contains("no_start_timeout ()"), "{out}");
+    assert!(out.contains("from_millis (250)"), "{out}");
+    assert!(out.contains("from_secs (5400)"), "{out}");
+    assert!(
+        out.contains("\"verbatim\""),
+        "a string default stays a string: {out}"
+    );
+    assert!(out.contains("const _ : () ="), "{out}");
+    assert!(out.contains("automatically_derived"), "{out}");
+}
+
+#[test]
+fn bad_durations_are_reported_at_once_with_a_best_effort_expansion() {
+    let out = service(quote! {
+        #[service(stop_timeout = "30", start_timeout = 5, hook_timeout = "30 sec", tasks)]
+        struct S {}
+    });
+    assert_eq!(errors(&out), 3, "{out}");
+    assert_error(&out, "duration `30` has no unit: write `\"30s\"`");
+    assert_error(&out, "durations are strings with a unit: write `\"5s\"`");
+    assert_error(&out, "unknown unit at ` sec`");
+    // The good option (`tasks`) survived: the impl still delegates to the tasks block.
+    assert!(out.contains("TaskBlock"), "{out}");
+    assert!(
+        out.contains("impl :: lifecycle_core :: Service for S"),
+        "{out}"
+    );
+}
+
+#[test]
+fn more_bad_durations() {
+    for (text, message) in [
+        ("-1s", "cannot be negative"),
+        ("", "empty duration"),
+        ("99999999999999h", "too large"),
+        ("1s1h", "largest to smallest"),
+    ] {
+        let out = service(quote!(
+            #[service(stop_timeout = #text)]
+            struct S {}
+        ));
+        assert_error(&out, message);
+    }
+    let out = service(quote!(
+        #[service(hook_timeout = "0s", start_timeout = "0ms")]
+        struct S {}
+    ));
+    assert_error(&out, "`hook_timeout` must be greater than zero");
+    assert_error(&out, "`start_timeout` must be greater than zero");
+}
+
+#[test]
+fn unknown_options_suggest_the_closest() {
+    let out = service(quote!(
+        #[service(escalaton = "stop_dependents")]
+        struct S {}
+    ));
+    assert_error(&out, "Did you mean `escalation`?");
+    let out = service(quote!(
+        #[service(escalation = "stop_dependent")]
+        struct S {}
+    ));
+    assert_error(&out, "stop_dependents");
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S { #[background_task(evry = "1s")] async fn t(&self) {} }
+        },
+    );
+    assert_error(&out, "Did you mean `every`?");
+}
+
+#[test]
+fn only_named_structs_are_services() {
+    for (input, what) in [
+        (
+            quote!(
+                enum E {
+                    A,
+                }
+            ),
+            "is an enum",
+        ),
+        (quote!(union U { a: u32 }), "is a union"),
+        (
+            quote!(
+                struct T(u32);
+            ),
+            "is a tuple struct",
+        ),
+        (
+            quote!(
+                struct U;
+            ),
+            "write `struct U {}`",
+        ),
+    ] {
+        let out = service(input);
+        assert_error(&out, what);
+        // Still emits a stub so registries using the type do not cascade.
+        assert!(out.contains("FromRegistry"), "{out}");
+    }
+}
+
+#[test]
+fn a_dependency_cannot_have_a_default() {
+    let out = service(quote!(
+        struct S {
+            #[depends_on]
+            #[service(default = x())]
+            a: Arc<A>,
+        }
+    ));
+    assert_error(&out, "cannot have a `default`");
+}
+
+#[test]
+fn receivers_other_than_ref_self_are_rejected() {
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[on_start] async fn a(&mut self) {}
+                #[on_stop] async fn b(self) {}
+                #[health] async fn c(mut self) -> bool { true }
+                #[background_task] async fn d(self: &mut Self) {}
+                #[background_task] async fn e(self: Box<Self>) {}
+                #[background_task] async fn f() {}
+                #[background_task] async fn g(self: &Self) {}
+            }
+        },
+    );
+    assert_error(&out, "an `#[on_start]` hook cannot take `&mut self`");
+    assert_error(&out, "an `#[on_stop]` hook cannot take `self` by value");
+    assert_error(&out, "a `#[health]` check cannot take `mut self`");
+    assert_error(&out, "cannot take `self: &mut Self`");
+    assert_error(&out, "must take `&self`, not `self: Box < Self >`");
+    assert_error(&out, "must be a method taking `&self`");
+    assert_eq!(errors(&out), 6, "`self: &Self` is accepted: {out}");
+    // Invalid methods get no adapter; the valid one is spawned.
+    assert!(out.contains("Self :: g"), "{out}");
+    assert!(!out.contains("Self :: d"), "{out}");
+}
+
+#[test]
+fn task_shapes_are_checked() {
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[background_task] fn not_async(&self) {}
+                #[background_task(blocking)] async fn blocking_async(&self) {}
+                #[background_task] async fn three(&self, a: Shutdown, b: u32) {}
+                #[background_task] async fn generic<T>(&self) {}
+                #[background_task] unsafe fn unsafe_fn(&self) {}
+            }
+        },
+    );
+    assert_error(
+        &out,
+        "must be an `async fn`, or a plain `fn` marked `#[background_task(blocking)]`",
+    );
+    assert_error(&out, "remove `async`, or remove `blocking`");
+    assert_error(&out, "at most one more parameter, the `Shutdown` handle");
+    assert_error(&out, "cannot have generic parameters");
+    assert_error(&out, "cannot be `unsafe`");
+}
+
+#[test]
+fn task_kind_is_chosen_by_arity() {
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[background_task] async fn with_handle(&self, whatever_name: SomeAlias) {}
+                #[background_task] async fn without(&self) {}
+            }
+        },
+    );
+    assert_eq!(errors(&out), 0, "{out}");
+    // Only the arity-1 task is cancelled by dropping its future.
+    assert_eq!(out.matches("Cancel :: Drop").count(), 1, "{out}");
+    assert!(
+        out.contains(
+            "TaskSpec :: new (\"without\") . cancel (:: lifecycle_core :: Cancel :: Drop)"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn task_options_are_cross_checked() {
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[background_task(max_restarts = 3)] async fn a(&self) {}
+                #[background_task(within = "1s")] async fn b(&self) {}
+                #[background_task(backoff = "10s", max_backoff = "1s")] async fn c(&self) {}
+                #[background_task(every = "0s")] async fn d(&self) {}
+                #[background_task(restart = "on_failure", max_restarts = 1, within = "0s")] async fn e(&self) {}
+                #[background_task(backoff = "0ms")] async fn f(&self) {}
+                #[background_task(initial_delay = "1s")] async fn g(&self) {}
+                #[background_task(jitter = 1.5)] async fn h(&self) {}
+                #[background_task(restart = "never", max_restarts = 2)] async fn i(&self) {}
+                #[background_task(restart = "sometimes")] async fn j(&self) {}
+                #[background_task(every = 30)] async fn k(&self) {}
+                #[background_task(name = "a")] async fn l(&self) {}
+            }
+        },
+    );
+    assert_error(
+        &out,
+        "`max_restarts` limits restarts: add `restart = \"on_failure\"`",
+    );
+    assert_error(&out, "`within` is the window of `max_restarts`");
+    assert_error(&out, "`max_backoff` (1s) is smaller than `backoff` (10s)");
+    assert_error(&out, "`every` must be greater than zero");
+    assert_error(&out, "`within` must be greater than zero");
+    assert_error(&out, "`backoff` must be greater than zero");
+    assert_error(
+        &out,
+        "`initial_delay` delays the first run of a periodic task",
+    );
+    assert_error(&out, "`jitter` is a fraction between 0.0 and 1.0");
+    assert_error(&out, "no effect with `restart = \"never\"`");
+    assert_error(&out, "Unknown value: `sometimes`");
+    assert_error(&out, "durations are strings with a unit: write `\"30s\"`");
+    assert_error(&out, "two tasks of this service are named `a`");
+}
+
+#[test]
+fn a_full_task_spec_is_generated() {
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[background_task(every = "30s", initial_delay = "5s", restart = "always", max_restarts = 5,
+                                  within = "1m", backoff = "1s", max_backoff = "1m", jitter = 0.0, name = "x")]
+                async fn t(&self, s: Shutdown) -> anyhow::Result<()> { Ok(()) }
+            }
+        },
+    );
+    assert_eq!(errors(&out), 0, "{out}");
+    assert!(
+        out.contains(
+            "TaskSpec :: periodic (\"x\" , :: core :: time :: Duration :: from_secs (30)) . initial_delay (:: core :: time :: Duration :: from_secs (5)) . restart (:: lifecycle_core :: Restart :: Always) . max_restarts (5 , :: core :: time :: Duration :: from_secs (60)) . backoff (:: core :: time :: Duration :: from_secs (1) , :: core :: time :: Duration :: from_secs (60)) . jitter (0.0)"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
+fn hooks_are_checked() {
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[on_start] async fn a(&self) {}
+                #[on_start] async fn b(&self) {}
+                #[on_stop(timeout = "1s")] async fn c(&self) {}
+                #[health] async fn d(&self, x: u32) -> bool { true }
+                #[on_stop] #[health] async fn e(&self) {}
+            }
+        },
+    );
+    assert_error(
+        &out,
+        "only one `#[on_start]` per service: `a` is one already",
+    );
+    assert_error(&out, "an `#[on_stop]` hook takes no options");
+    assert_error(&out, "a `#[health]` check takes only `&self`");
+    assert_error(&out, "a method has at most one role");
+    // Our attributes are consumed; the methods are re-emitted.
+    assert!(!out.contains("# [on_start]"), "{out}");
+    assert!(out.contains("async fn b"), "{out}");
+}
+
+#[test]
+fn the_tasks_attribute_goes_on_inherent_impls() {
+    let out = tasks(quote!(), quote!(impl Trait for S { fn f(&self) {} }));
+    assert_error(&out, "not on a trait impl");
+    let out = tasks(
+        quote!(),
+        quote!(
+            fn f() {}
+        ),
+    );
+    assert_error(&out, "goes on an inherent impl block");
+    assert!(out.contains("fn f"), "the item is kept: {out}");
+    let out = tasks(quote!(crat = x), quote!(impl S {}));
+    assert_error(&out, "Did you mean `crate`?");
+}
+
+#[test]
+fn untouched_items_are_re_emitted() {
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl<T: Clone> S<T> where T: Send {
+                const C: u32 = 1;
+                #[inline] fn helper(&self) -> u32 { 1 }
+                #[on_start] async fn start(&self) {}
+            }
+        },
+    );
+    assert_eq!(errors(&out), 0, "{out}");
+    assert!(out.contains("const C : u32 = 1"), "{out}");
+    assert!(out.contains("# [inline] fn helper"), "{out}");
+    assert!(out.contains("assert_declares_tasks :: < Self >"), "{out}");
+    assert!(
+        out.contains("TaskBlock for S < T > where T : Send , Self"),
+        "{out}"
+    );
+}
+
+#[test]
+fn registry_shapes_and_fields_are_checked() {
+    let out = registry(quote!(
+        struct R<T> {
+            a: T,
+        }
+    ));
+    assert_error(&out, "a registry cannot be generic");
+    let out = registry(quote!(
+        struct R(A);
+    ));
+    assert_error(&out, "is a tuple struct");
+    let out = registry(quote!(
+        enum R {
+            A,
+        }
+    ));
+    assert_error(&out, "is an enum");
+    let out = registry(quote!(
+        struct R {
+            options: A,
+            build: B,
+            #[value]
+            #[instance]
+            c: C,
+            #[provide]
+            d: D,
+        }
+    ));
+    assert_error(&out, "cannot be named `options`");
+    assert_error(&out, "cannot be named `build`");
+    assert_error(&out, "either `#[value]` or `#[instance]`");
+    assert_error(&out, "`#[provide(dyn Trait)]`");
+}
+
+#[test]
+fn a_valid_registry_has_one_provide_impl_per_field_and_key() {
+    let out = registry(quote! {
+        pub struct Platform {
+            #[value] config: Config,
+            db: Database,
+            #[provide(dyn Cache, dyn Store)] cache: MemoryCache,
+            #[instance] legacy: Legacy,
+        }
+    });
+    assert_eq!(errors(&out), 0, "{out}");
+    assert_eq!(
+        out.matches("impl :: lifecycle_core :: Provide <").count(),
+        6,
+        "{out}"
+    );
+    assert!(out.contains("pub struct PlatformBuilder"), "{out}");
+    assert!(out.contains("pub struct PlatformServices"), "{out}");
+    assert!(out.contains("add_value :: < Config >"), "{out}");
+    assert!(out.contains("provide :: < dyn Cache , _ >"), "{out}");
+    assert!(out.contains("missing_instance (\"legacy\")"), "{out}");
+}
+
+#[test]
+fn marker_attributes_outside_a_tasks_block_explain_what_to_add() {
+    let out = crate::outside_tasks_block_message("background_task");
+    assert!(out.contains("add `#[lifecycle_core::tasks]`"), "{out}");
+}
