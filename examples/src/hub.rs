@@ -64,6 +64,19 @@ pub enum HubEvent {
     },
 }
 
+/// Where services publish platform events. The hub provides it in the platform
+/// (`#[provide(dyn Broadcaster)]`); a test registry can provide a recording fake instead.
+pub trait Broadcaster: Send + Sync + 'static {
+    /// Publishes `event` to whoever listens.
+    fn broadcast(&self, event: &HubEvent);
+}
+
+impl Broadcaster for WebSocketHub {
+    fn broadcast(&self, event: &HubEvent) {
+        WebSocketHub::broadcast(self, event);
+    }
+}
+
 /// Per-session control messages from the heartbeat.
 #[derive(Debug)]
 enum Control {

@@ -11,7 +11,7 @@ use crate::config::AppConfig;
 use crate::db::Database;
 use crate::flags::FeatureFlags;
 use crate::forecasts::Forecasts;
-use crate::hub::WebSocketHub;
+use crate::hub::{Broadcaster, WebSocketHub};
 use crate::refresh::AutomatedRefresh;
 use crate::scenarios::Scenarios;
 
@@ -32,6 +32,8 @@ pub struct Platform {
     cache: Cache,
     flags: FeatureFlags,
     refresh: AutomatedRefresh,
+    /// Also what `#[depends_on] events: Arc<dyn Broadcaster>` fields receive.
+    #[provide(dyn Broadcaster)]
     hub: WebSocketHub,
     forecasts: Forecasts,
     scenarios: Scenarios,

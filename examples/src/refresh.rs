@@ -21,7 +21,7 @@ use crate::cache::Cache;
 use crate::config::AppConfig;
 use crate::db::{Database, DbError, now_ms};
 use crate::flags::{FeatureFlags, Flag};
-use crate::hub::{HubEvent, WebSocketHub};
+use crate::hub::{Broadcaster, HubEvent};
 use crate::views::{self, Refreshed, ViewDef, ViewState};
 
 /// What the refresh service has done, as served by `/refresh`.
@@ -58,8 +58,9 @@ pub struct AutomatedRefresh {
     flags: Arc<FeatureFlags>,
     #[depends_on]
     cache: Arc<Cache>,
+    /// The WebSocket hub in the platform; a fake in `tests/refresh_with_fake.rs`.
     #[depends_on]
-    hub: Arc<WebSocketHub>,
+    events: Arc<dyn Broadcaster>,
     /// A plain value registered with `#[value]`: no lifecycle, same wiring.
     #[depends_on]
     config: Arc<AppConfig>,
@@ -95,14 +96,14 @@ impl AutomatedRefresh {
         db: Arc<Database>,
         flags: Arc<FeatureFlags>,
         cache: Arc<Cache>,
-        hub: Arc<WebSocketHub>,
+        events: Arc<dyn Broadcaster>,
         config: Arc<AppConfig>,
     ) -> Self {
         Self {
             db,
             flags,
             cache,
-            hub,
+            events,
             config,
             metrics: Mutex::default(),
             degraded: std::sync::Mutex::default(),
@@ -244,7 +245,7 @@ impl AutomatedRefresh {
         *metrics.per_view.entry(refreshed.view.clone()).or_default() += 1;
         self.cache.invalidate_prefix("views/");
         self.cache.invalidate_prefix("forecasts/");
-        self.hub.broadcast(&HubEvent::ViewRefreshed {
+        self.events.broadcast(&HubEvent::ViewRefreshed {
             view: refreshed.view.clone(),
             generation: refreshed.generation,
             row_count: refreshed.row_count,

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::db::{Database, DbError, now_ms};
 use crate::forecasts::{ForecastError, Forecasts, Node, hierarchy};
-use crate::hub::{HubEvent, WebSocketHub};
+use crate::hub::{Broadcaster, HubEvent};
 
 /// One multiplicative adjustment: `percent` applied to every leaf under `node`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -182,7 +182,7 @@ pub struct Scenarios {
     #[depends_on]
     db: Arc<Database>,
     #[depends_on]
-    hub: Arc<WebSocketHub>,
+    events: Arc<dyn Broadcaster>,
     #[depends_on]
     forecasts: Arc<Forecasts>,
 }
@@ -215,9 +215,13 @@ const COLUMNS: &str =
     "id, name, description, horizon, adjustments, version, updated_by, updated_at_ms";
 
 impl Scenarios {
-    /// Scenarios stored in `db`, broadcast on `hub`, evaluated with `forecasts`.
-    pub fn new(db: Arc<Database>, hub: Arc<WebSocketHub>, forecasts: Arc<Forecasts>) -> Self {
-        Self { db, hub, forecasts }
+    /// Scenarios stored in `db`, announced on `events`, evaluated with `forecasts`.
+    pub fn new(db: Arc<Database>, events: Arc<dyn Broadcaster>, forecasts: Arc<Forecasts>) -> Self {
+        Self {
+            db,
+            events,
+            forecasts,
+        }
     }
 
     /// Every scenario.
@@ -333,7 +337,7 @@ impl Scenarios {
         if deleted == 0 {
             return Err(ScenarioError::NotFound(id));
         }
-        self.hub.broadcast(&HubEvent::ScenarioEdited {
+        self.events.broadcast(&HubEvent::ScenarioEdited {
             id,
             version: 0,
             action: "deleted".into(),
@@ -343,7 +347,7 @@ impl Scenarios {
     }
 
     fn announce(&self, s: &Scenario, action: &str) {
-        self.hub.broadcast(&HubEvent::ScenarioEdited {
+        self.events.broadcast(&HubEvent::ScenarioEdited {
             id: s.id,
             version: s.version,
             action: action.to_owned(),
@@ -391,6 +395,7 @@ impl Scenarios {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::hub::WebSocketHub;
 
     fn input(name: &str) -> ScenarioInput {
         ScenarioInput {
@@ -442,7 +447,7 @@ mod tests {
         db.open().await.unwrap();
         let hub = Arc::new(WebSocketHub::default());
         let forecasts = Arc::new(Forecasts::new(Arc::clone(&db)));
-        let scenarios = Scenarios::new(Arc::clone(&db), Arc::clone(&hub), forecasts);
+        let scenarios = Scenarios::new(Arc::clone(&db), Arc::clone(&hub) as _, forecasts);
         let s = scenarios.create(input("Promo")).await.unwrap();
         assert_eq!(s.version, 1);
         let mut edit = input("Promo v2");
