@@ -12,7 +12,8 @@
 set -euo pipefail
 
 REPO="$(cd "$(dirname "$0")/.." && pwd)"
-REV="${REV:-HEAD}"
+# Resolve once: other sessions commit to this repo while the harness runs.
+REV="$(git -C "$REPO" rev-parse "${REV:-HEAD}")"
 COMMIT="$(git -C "$REPO" rev-parse --short "$REV")"
 CORE="$(git -C "$REPO" log -1 --format=%h "${CORE_REV:-$REV}" -- lifecycle-core)"
 OUT="${OUT:-$REPO/benches/results/core-$CORE}"

@@ -9,13 +9,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lifecycle_core::{Cancel, DynRegistry, Service, TaskSpawner, TaskSpec};
+use lifecycle_core::{DynRegistry, Service};
 use tokio::time::Instant;
 use tokio_graceful_shutdown::{SubsystemBuilder, SubsystemHandle, Toplevel};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::{BoxedError, PERIOD, Ticker, Ticks, nanos_since, periodic_loop};
+use crate::{BoxedError, Ticker, Ticks, nanos_since, periodic_loop};
 
 /// The three implementations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,29 +56,28 @@ pub struct Timing {
     pub stop_ns: u64,
 }
 
-// What `#[derive(Service)]` + `#[lifecycle_core::tasks]` generate for
-//
-//     #[derive(Service)] #[service(tasks)] struct Ticker { ticks: Arc<Ticks> }
-//     #[lifecycle_core::tasks] impl Ticker {
-//         #[background_task(every = "30s")] async fn tick(&self) { … }
-//     }
-//
-// (no hooks, no health check; a task without a `Shutdown` parameter is dropped on cancel).
-impl Service for Ticker {
-    const NAME: &'static str = "Ticker";
-    const HAS_START_HOOK: bool = false;
-    const HAS_STOP_HOOK: bool = false;
-    const HAS_HEALTH_CHECK: bool = false;
+/// The lifecycle variant's service: the same state as [`Ticker`], its periodic task declared
+/// with the derive (no hooks, no health check; a task without a `Shutdown` parameter is dropped
+/// at once on cancel).
+#[derive(Debug, Service)]
+#[service(tasks)]
+pub struct DerivedTicker {
+    #[service(default = Ticks::new(0))]
+    ticks: Arc<Ticks>,
+}
 
-    fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>) {
-        let this = Arc::clone(self);
-        tasks.spawn(
-            TaskSpec::periodic("tick", PERIOD).cancel(Cancel::Drop),
-            move |_shutdown| {
-                let this = Arc::clone(&this);
-                async move { this.tick().await }
-            },
-        );
+#[lifecycle_core::tasks]
+impl DerivedTicker {
+    #[background_task(every = "30s")]
+    async fn tick(&self) {
+        self.ticks.tick();
+    }
+}
+
+impl DerivedTicker {
+    /// A service bumping `ticks`.
+    pub fn new(ticks: Arc<Ticks>) -> Self {
+        Self { ticks }
     }
 }
 
@@ -97,9 +96,7 @@ async fn lifecycle(n: usize, probe: &mut dyn FnMut()) -> Timing {
     let t0 = Instant::now();
     let mut registry = DynRegistry::new();
     for _ in 0..n {
-        registry.add(Arc::new(Ticker {
-            ticks: Arc::clone(&ticks),
-        }));
+        registry.add(Arc::new(DerivedTicker::new(Arc::clone(&ticks))));
     }
     let running = registry
         .build()

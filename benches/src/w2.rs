@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::join_all;
-use lifecycle_core::{BoxError, DynRegistry, Service};
+use lifecycle_core::{DynRegistry, Service};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -102,21 +102,17 @@ impl Variant {
 }
 
 /// A service whose start hook sleeps.
-#[derive(Debug)]
+#[derive(Debug, Service)]
+#[service(tasks)]
 pub struct Stage {
     delay: Duration,
 }
 
-// What `#[derive(Service)]` + a `#[lifecycle_core::tasks]` block with only an `#[on_start]`
-// generate.
-impl Service for Stage {
-    const NAME: &'static str = "Stage";
-    const HAS_STOP_HOOK: bool = false;
-    const HAS_HEALTH_CHECK: bool = false;
-
-    async fn on_start(&self) -> Result<(), BoxError> {
+#[lifecycle_core::tasks]
+impl Stage {
+    #[on_start]
+    async fn start(&self) {
         tokio::time::sleep(self.delay).await;
-        Ok(())
     }
 }
 

@@ -4,13 +4,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use lifecycle_core::{DynRegistry, Service, ServiceOptions, TaskSpawner, TaskSpec};
+use lifecycle_core::{DynRegistry, Service, Shutdown};
 use tokio::time::Instant;
 use tokio_graceful_shutdown::{SubsystemBuilder, SubsystemHandle, Toplevel};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::w1::Variant;
+use crate::w1::{DerivedTicker, Variant};
 use crate::{BoxedError, Ticker, Ticks, nanos_since, periodic_loop};
 
 /// The stop timeout of workload 4.
@@ -26,7 +26,7 @@ pub async fn stop_latency(variant: Variant) -> u64 {
     match variant {
         Variant::Lifecycle => {
             let mut registry = DynRegistry::new();
-            registry.add(service);
+            registry.add(Arc::new(DerivedTicker::new(Arc::clone(&ticks))));
             let running = registry
                 .build()
                 .expect("build")
@@ -76,28 +76,20 @@ pub async fn stop_latency(variant: Variant) -> u64 {
     }
 }
 
-/// A service whose only task ignores its `Shutdown` and sleeps forever.
-#[derive(Debug)]
+/// A service whose only task ignores its `Shutdown` and sleeps forever (cooperative: it takes
+/// a `Shutdown`, so it is not dropped at once; it just never looks at it).
+#[derive(Debug, Service)]
+#[service(stop_timeout = "100ms", tasks)]
 pub struct Stuck {
+    #[service(default = Ticks::new(1))]
     started: Arc<Ticks>,
 }
 
-// What the derive generates for `#[service(stop_timeout = "100ms", tasks)]` and
-// `#[background_task] async fn stuck(&self, _shutdown: Shutdown)` (cooperative: it takes a
-// `Shutdown`, so it is not dropped at once; it just never looks at it).
-impl Service for Stuck {
-    const NAME: &'static str = "Stuck";
-    const OPTIONS: ServiceOptions = ServiceOptions::DEFAULT.stop_timeout(STUCK_TIMEOUT);
-    const HAS_START_HOOK: bool = false;
-    const HAS_STOP_HOOK: bool = false;
-    const HAS_HEALTH_CHECK: bool = false;
-
-    fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>) {
-        let this = Arc::clone(self);
-        tasks.spawn(TaskSpec::new("stuck"), move |_shutdown| {
-            let this = Arc::clone(&this);
-            async move { ignore_cancellation(&this.started).await }
-        });
+#[lifecycle_core::tasks]
+impl Stuck {
+    #[background_task]
+    async fn stuck(&self, _shutdown: Shutdown) {
+        ignore_cancellation(&self.started).await;
     }
 }
 
