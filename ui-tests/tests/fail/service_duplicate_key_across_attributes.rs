@@ -1,0 +1,8 @@
+use lifecycle_core::Service;
+
+#[derive(Service)]
+#[service(name = "db")]
+#[service(name = "database")]
+struct Database {}
+
+fn main() {}
