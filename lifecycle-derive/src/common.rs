@@ -91,3 +91,24 @@ pub(crate) fn parse_lenient<T: darling::FromMeta + Default>(
         }
     }
 }
+
+/// `tokens` with every span set to `span`, so errors about them point at the user's code.
+/// Used for the runtime path in bounds, which must resolve the same from any span in the
+/// caller's crate.
+pub(crate) fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
+    tokens
+        .clone()
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut inner =
+                    proc_macro2::Group::new(group.delimiter(), respan(&group.stream(), span));
+                inner.set_span(span);
+                tree = proc_macro2::TokenTree::Group(inner);
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
+}

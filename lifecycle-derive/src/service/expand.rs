@@ -6,6 +6,7 @@ use syn::spanned::Spanned as _;
 use syn::{Ident, Type, WherePredicate, parse_quote, parse_quote_spanned};
 
 use super::model::{FieldKind, ServiceModel};
+use crate::common::respan;
 
 pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
     let krate = &model.krate;
@@ -65,6 +66,7 @@ pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
         .filter(|f| matches!(f.kind, FieldKind::Dependency))
         .map(|f| {
             let ty = &f.ty;
+            let krate = respan(krate, ty.span());
             quote_spanned!(ty.span()=> <#ty as #krate::__private::DependencyField>::Target)
         })
         .collect();
@@ -127,6 +129,8 @@ fn from_registry(model: &ServiceModel, dependency_types: &[TokenStream]) -> Toke
     {
         let where_clause = generics.make_where_clause();
         for (target, ty) in dependency_types.iter().zip(dependency_fields(model)) {
+            let krate = respan(krate, ty.span());
+            let registry = respan(&quote!(#registry), ty.span());
             where_clause
                 .predicates
                 .push(parse_quote_spanned!(ty.span()=> #registry: #krate::Provide<#target>));
