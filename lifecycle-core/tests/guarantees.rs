@@ -668,3 +668,48 @@ async fn failed_periodic_runs_are_retried_after_the_backoff() {
     running.stop().await;
     assert_no_tasks_alive().await;
 }
+
+// Guarantee 1: a handle taken before start can stop the registry: a stop during start
+// cancels the start (in-flight hooks dropped, no on_stop for them), a stop before it
+// prevents it.
+#[tokio::test(start_paused = true)]
+async fn stop_through_a_handle_cancels_a_start_in_progress() {
+    let (recorder, mut registry) = recorded();
+    let db = registry.add_named("db", Arc::new(Probe::periodic(Duration::from_secs(30))));
+    let slow = Probe {
+        start_delay: Duration::from_secs(60),
+        ..Probe::default()
+    };
+    let slow_stops = Arc::clone(&slow.stops);
+    let slow = registry.add_named("slow", Arc::new(slow));
+    registry.depends_on(slow, db).unwrap();
+    let built = registry.build().unwrap();
+    let handle = built.handle();
+    let stopper = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        handle.stop().await
+    });
+    let began = Instant::now();
+    let err = built.start().await.unwrap_err();
+    assert_eq!(began.elapsed(), Duration::from_secs(1));
+    assert_eq!(err.error.phase, Phase::Cancelled);
+    let report = stopper.await.unwrap();
+    assert_eq!(report.stop_order(), ["db"]);
+    assert_eq!(
+        slow_stops.load(Ordering::SeqCst),
+        0,
+        "dropped start gets no on_stop"
+    );
+    assert_eq!(
+        recorder.transitions_of("slow"),
+        [State::Starting, State::Stopped]
+    );
+    assert_no_tasks_alive().await;
+
+    let mut registry = DynRegistry::new();
+    registry.add_named("db", Arc::new(Probe::default()));
+    let built = registry.build().unwrap();
+    built.handle().stop().await;
+    let err = built.start().await.unwrap_err();
+    assert_eq!(err.error.phase, Phase::Cancelled);
+}

@@ -201,6 +201,11 @@ pub(crate) struct Engine {
     pub(crate) startup: Mutex<Option<StartupRecord>>,
     /// Wakes those waiting for a service stop that someone else runs.
     pub(crate) stop_done: tokio::sync::Notify,
+    /// Cancelled when a stop is requested: a start in progress (or not yet begun) is cancelled.
+    pub(crate) stop_requested: CancellationToken,
+    /// Held by `start` while it schedules, so a stop waits until the cancelled start has
+    /// dropped its in-flight hooks (they get no `on_stop`).
+    pub(crate) starting: tokio::sync::Mutex<()>,
 }
 
 impl Engine {
@@ -220,6 +225,8 @@ impl Engine {
             stop_all: OnceCell::new(),
             startup: Mutex::new(None),
             stop_done: tokio::sync::Notify::new(),
+            stop_requested: CancellationToken::new(),
+            starting: tokio::sync::Mutex::new(()),
         }
     }
 
@@ -300,8 +307,11 @@ impl Engine {
 
     /// Graceful stop of everything, once; every caller gets the same report.
     pub(crate) async fn stop_all(self: &Arc<Self>) -> Arc<RegistryStopReport> {
+        self.stop_requested.cancel();
         self.stop_all
             .get_or_init(|| async {
+                // A start in progress sees the request, drops its in-flight hooks and releases this.
+                drop(self.starting.lock().await);
                 let began = Instant::now();
                 let all = vec![true; self.nodes.len()];
                 let services = self.stop_set(&all, began + self.shutdown_timeout).await;

@@ -40,7 +40,18 @@ impl Engine {
             engine: self,
             armed: true,
         };
+        let scheduling = self.starting.lock().await;
         let began = Instant::now();
+        let stop_requested =
+            |what: &str| ServiceError::new("registry", Phase::Cancelled, what.to_owned().into());
+        if self.stop_requested.is_cancelled() {
+            drop(scheduling);
+            guard.armed = false;
+            return Err(StartError {
+                error: stop_requested("stopped before start-up began"),
+                rollback: Vec::new(),
+            });
+        }
         let n = self.nodes.len();
         let mut waiting_on: Vec<u32> = (0..n as ServiceIndex)
             .map(|i| self.graph.deps(i).len() as u32)
@@ -77,6 +88,10 @@ impl Engine {
                     failure = Some(ServiceError::new("registry", Phase::Cancelled, "start-up cancelled".into()));
                     break 'schedule;
                 }
+                () = self.stop_requested.cancelled() => {
+                    failure = Some(stop_requested("stop requested during start-up"));
+                    break 'schedule;
+                }
                 // One task drives many hooks: the coop budget would make it thrash.
                 Some(done) = tokio::task::unconstrained(in_flight.next()) => done,
             };
@@ -102,6 +117,9 @@ impl Engine {
             }
         }
 
+        if failure.is_none() && self.stop_requested.is_cancelled() {
+            failure = Some(stop_requested("stop requested during start-up"));
+        }
         if let Some(error) = failure {
             // Starts still in flight are dropped: they get no on_stop.
             drop(in_flight);
@@ -110,6 +128,7 @@ impl Engine {
                     self.set_state(node_index, State::Stopped);
                 }
             }
+            drop(scheduling);
             let rollback = self.stop_all().await;
             guard.armed = false;
             return Err(StartError {
@@ -118,6 +137,7 @@ impl Engine {
             });
         }
 
+        drop(scheduling);
         guard.armed = false;
         // Kept compact (20 bytes a service); the report is built when someone asks.
         let offsets = times

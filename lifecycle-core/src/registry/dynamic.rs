@@ -298,6 +298,12 @@ impl BuiltRegistry {
             .await
     }
 
+    /// A handle usable before start-up: for health endpoints that must exist before the
+    /// registry runs, or to stop (which cancels a start in progress, or one not yet begun).
+    pub fn handle(&self) -> crate::RegistryHandle {
+        crate::RegistryHandle::new(Arc::clone(&self.engine), self.registry)
+    }
+
     /// Subscribes to the event stream before start-up, to see every transition.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
         self.engine.events.subscribe()

@@ -204,7 +204,22 @@ impl Drop for RunningRegistry {
 }
 
 impl RegistryHandle {
-    /// Graceful stop, once; concurrent and later callers get the same report.
+    pub(crate) fn new(engine: Arc<Engine>, registry: u64) -> Self {
+        Self { engine, registry }
+    }
+
+    /// The dependency graph in Graphviz DOT.
+    pub fn to_dot(&self) -> String {
+        crate::graph::to_dot(&self.engine)
+    }
+
+    /// The dependency graph as a Mermaid flowchart.
+    pub fn to_mermaid(&self) -> String {
+        crate::graph::to_mermaid(&self.engine)
+    }
+
+    /// Graceful stop, once; concurrent and later callers get the same report. Before or
+    /// during start-up, it cancels the start.
     pub async fn stop(&self) -> Arc<RegistryStopReport> {
         self.engine.stop_all().await
     }

@@ -160,6 +160,11 @@ impl<R: Registry> Built<R> {
         &self.inner
     }
 
+    /// A handle usable before start-up (health, states, stop): see [`BuiltRegistry::handle`].
+    pub fn handle(&self) -> crate::RegistryHandle {
+        self.inner.handle()
+    }
+
     /// Starts in dependency order; rolls back on failure.
     pub async fn start(self) -> Result<Running<R>, StartError> {
         let inner = self.inner.start().await?;
