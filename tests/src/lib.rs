@@ -3,7 +3,6 @@
 //! `clippy::pedantic` and `clippy::nursery` (run by `cargo clippy -p lifecycle-tests`).
 #![deny(warnings, missing_docs, unreachable_pub, missing_debug_implementations)]
 #![deny(clippy::pedantic, clippy::nursery)]
-#![allow(missing_debug_implementations)] // generated builders hold user types without `Debug`
 
 pub mod api {
     //! A public registry, as a library would export it.
@@ -70,6 +69,14 @@ pub mod api {
         extra: T,
     }
 
+    impl<T: Default + Send + Sync + 'static> std::fmt::Debug for Poller<T> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Poller")
+                .field("polls", &self.polls)
+                .finish_non_exhaustive()
+        }
+    }
+
     impl<T: Default + Send + Sync + 'static> Poller<T> {
         /// How often it polled.
         pub fn polls(&self) -> u64 {
@@ -108,7 +115,7 @@ pub mod api {
     }
 
     /// The application.
-    #[derive(Registry)]
+    #[derive(Debug, Registry)]
     pub struct App {
         #[value]
         settings: Settings,

@@ -166,6 +166,12 @@ async fn services_are_typed_fields_of_the_running_registry() {
         .build()
         .unwrap();
     assert_eq!(built.services().config.greeting, "hello");
+    assert!(format!("{:?}", built.services()).starts_with("ProductionServices { config: \""));
+    let builder = Production::builder().db(Database::new("x"));
+    assert_eq!(
+        format!("{builder:?}"),
+        "ProductionBuilder { config: false, db: true, mailer: false, notifier: false, .. }"
+    );
     assert_eq!(built.registry().len(), 3, "values have no lifecycle");
     let running = built.start().await.unwrap();
     let db: &Arc<Database> = &running.db;

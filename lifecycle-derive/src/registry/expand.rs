@@ -34,6 +34,12 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
     // Not a name a field can take (`options` and `build` are rejected as field names).
     let options_field = Ident::new("__registry_options", Span::call_site());
 
+    let builder_name = builder.to_string();
+    let services_name = services.to_string();
+    let field_names: Vec<String> = fields
+        .iter()
+        .map(|f| f.ident.to_string().trim_start_matches("r#").to_owned())
+        .collect();
     let builder_doc = format!(
         "Builds a [`{name}`]: give it the instances it cannot build from their dependencies, then call [`build`]({builder}::build)."
     );
@@ -201,6 +207,24 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
                     #(#register)*
                     let #services_local = #services { #( #idents: #locals, )* };
                     ::core::result::Result::Ok(#krate::Built::new(#services_local, #registry.build()?))
+                }
+            }
+
+            #[automatically_derived]
+            impl ::core::fmt::Debug for #builder {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.debug_struct(#builder_name)
+                        #( .field(#field_names, &::core::option::Option::is_some(&self.#idents)) )*
+                        .finish_non_exhaustive()
+                }
+            }
+
+            #[automatically_derived]
+            impl ::core::fmt::Debug for #services {
+                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    f.debug_struct(#services_name)
+                        #( .field(#field_names, &::core::any::type_name::<#types>()) )*
+                        .finish()
                 }
             }
 
