@@ -1,0 +1,6 @@
+use lifecycle_core::Registry;
+
+#[derive(Registry)]
+struct App;
+
+fn main() {}
