@@ -10,7 +10,8 @@ use crate::{BoxError, Health, TaskSpawner};
 #[diagnostic::on_unimplemented(
     message = "`{Self}` declares `#[service(tasks)]` but has no `#[lifecycle_core::tasks]` impl block",
     label = "no `#[lifecycle_core::tasks] impl` for `{Self}`",
-    note = "add `#[lifecycle_core::tasks] impl {Self} {{ … }}` with its hooks and background tasks, or remove `tasks` from `#[service(…)]`"
+    note = "add `#[lifecycle_core::tasks] impl {Self} {{ … }}` with its hooks and background tasks, or remove `tasks` from `#[service(…)]`",
+    note = "for a generic service, the block must cover every instantiation the service has: `#[lifecycle_core::tasks] impl<T: …> Service<T> {{ … }}`"
 )]
 pub trait TaskBlock: Sized + Send + Sync + 'static {
     /// The block has an `#[on_start]` method.
@@ -41,7 +42,7 @@ pub trait DeclaresTasks {}
 #[diagnostic::on_unimplemented(
     message = "a `#[depends_on]` field must be an `Arc<T>`, not `{Self}`",
     label = "not an `Arc<T>`",
-    note = "dependencies are shared: write `Arc<{Self}>` (or `Arc<dyn Trait + Send + Sync>`)"
+    note = "dependencies are shared: hold the service, value or `dyn Trait` the registry provides as `Arc<T>`"
 )]
 pub trait DependencyField {
     /// The `T` of `Arc<T>`.
@@ -74,11 +75,119 @@ impl HookOutcome for () {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<E: Into<BoxError>> HookOutcome for Result<(), E> {
     fn into_hook_result(self) -> Result<(), BoxError> {
         self.map_err(Into::into)
     }
 }
+
+/// What a `#[background_task]` may return: `()` or `Result<(), E: Into<BoxError>>`. Mirrors
+/// [`TaskOutcome`](crate::TaskOutcome) with a message for the user of the macro.
+#[diagnostic::on_unimplemented(
+    message = "a background task must return `()` or `Result<(), E>` where `E: Into<BoxError>`, not `{Self}`",
+    label = "this return type is not a task outcome",
+    note = "`anyhow::Result<()>`, `std::io::Result<()>` and `Result<(), E>` with `E: std::error::Error + Send + Sync + 'static` all work"
+)]
+pub trait TaskReturn {
+    /// The conversion.
+    fn into_task_result(self) -> Result<(), BoxError>;
+}
+
+impl TaskReturn for () {
+    fn into_task_result(self) -> Result<(), BoxError> {
+        Ok(())
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: Into<BoxError>> TaskReturn for Result<(), E> {
+    fn into_task_result(self) -> Result<(), BoxError> {
+        self.map_err(Into::into)
+    }
+}
+
+/// What a `#[health]` method may return: `Health`, `bool` or `Result<(), E: Into<BoxError>>`.
+/// Mirrors [`IntoHealth`](crate::IntoHealth) with a message for the user of the macro.
+#[diagnostic::on_unimplemented(
+    message = "a `#[health]` method must return `Health`, `bool` or `Result<(), E>` where `E: Into<BoxError>`, not `{Self}`",
+    label = "this return type cannot be turned into `Health`",
+    note = "an `Err` is reported as unhealthy with its message; `Health::degraded(…)` keeps the service ready"
+)]
+pub trait HealthReturn {
+    /// The conversion.
+    fn into_health(self) -> Health;
+}
+
+impl HealthReturn for Health {
+    fn into_health(self) -> Health {
+        self
+    }
+}
+
+impl HealthReturn for bool {
+    fn into_health(self) -> Health {
+        crate::IntoHealth::into_health(self)
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<E: Into<BoxError>> HealthReturn for Result<(), E> {
+    fn into_health(self) -> Health {
+        crate::IntoHealth::into_health(self)
+    }
+}
+
+/// The type of a background task's second parameter: the [`Shutdown`](crate::Shutdown) handle
+/// (under any alias or parameter name).
+#[diagnostic::on_unimplemented(
+    message = "the second parameter of a background task receives the `Shutdown` handle, not `{Self}`",
+    label = "expected `Shutdown`",
+    note = "write `shutdown: Shutdown`, or drop the parameter to have the task's future dropped when the service stops"
+)]
+pub trait ShutdownParam {
+    /// The handle, as the parameter's type.
+    fn from_shutdown(shutdown: crate::Shutdown) -> Self;
+}
+
+impl ShutdownParam for crate::Shutdown {
+    fn from_shutdown(shutdown: crate::Shutdown) -> Self {
+        shutdown
+    }
+}
+
+/// A field of a `#[derive(Registry)]` that is not `#[value]`: a service.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a service, so a registry cannot start and stop it",
+    label = "not a `Service`",
+    note = "derive `Service` for `{Self}` (or implement it), or mark the field `#[value]` if it is a plain value such as configuration"
+)]
+pub trait RegistryService: crate::Service {}
+
+#[diagnostic::do_not_recommend]
+impl<S: crate::Service> RegistryService for S {}
+
+/// Adds a service field to the registry being built (checked with [`RegistryService`]).
+pub fn add_service<S: RegistryService>(
+    registry: &mut crate::DynRegistry,
+    service: Arc<S>,
+) -> crate::ServiceId<S> {
+    registry.add(service)
+}
+
+/// A value or service of a registry: shared across tasks and threads.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be shared between threads, so it cannot be a field of a registry",
+    label = "not `Send + Sync`",
+    note = "services and values of a registry are shared behind an `Arc` by tasks on any thread: use `Arc`, `Mutex` or atomics instead of `Rc`, `Cell` or `RefCell`"
+)]
+pub trait Shareable: Send + Sync + 'static {}
+
+#[diagnostic::do_not_recommend]
+impl<T: Send + Sync + 'static> Shareable for T {}
+
+/// Checks at a registry field's type that it is [`Shareable`].
+pub fn assert_shareable<T: Shareable>() {}
 
 /// Checks, at the impl block's self type, that its `#[derive(Service)]` declares the block.
 pub fn assert_declares_tasks<T: ?Sized + DeclaresTasks>() {}

@@ -14,6 +14,7 @@
 
 mod common;
 mod duration;
+mod options;
 mod registry;
 mod service;
 mod tasks;

@@ -180,7 +180,7 @@ fn receivers_other_than_ref_self_are_rejected() {
     assert_error(&out, "an `#[on_stop]` hook cannot take `self` by value");
     assert_error(&out, "a `#[health]` check cannot take `mut self`");
     assert_error(&out, "cannot take `self: &mut Self`");
-    assert_error(&out, "must take `&self`, not `self: Box < Self >`");
+    assert_error(&out, "must take `&self`, not `self: Box<Self>`");
     assert_error(&out, "must be a method taking `&self`");
     assert_eq!(errors(&out), 6, "`self: &Self` is accepted: {out}");
     // Invalid methods get no adapter; the valid one is spawned.

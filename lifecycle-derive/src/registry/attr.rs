@@ -11,7 +11,7 @@ use syn::punctuated::Punctuated;
 pub(crate) struct RegistryAttr {
     /// Path to `lifecycle_core`.
     #[darling(rename = "crate")]
-    pub(crate) krate: Option<syn::Path>,
+    pub(crate) krate: Option<crate::options::CratePath>,
 }
 
 /// `#[provide(dyn A, dyn B)]`: the extra keys a field provides.

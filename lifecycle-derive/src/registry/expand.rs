@@ -7,6 +7,7 @@ use syn::Ident;
 use syn::spanned::Spanned as _;
 
 use super::model::{FieldKind, RegistryModel};
+use crate::common::respan;
 
 pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
     let krate = &model.krate;
@@ -90,11 +91,16 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
         };
         let keys = f.provides.iter().map(|key| {
             let shared = Ident::new("shared", Span::mixed_site());
+            let concrete = Ident::new("concrete", Span::mixed_site());
+            // The coercion is its own statement at the key: a type that does not implement
+            // the trait is a plain mismatch there, not an error about a `?`.
+            let coerce = quote_spanned!(key.span()=> let #shared: ::std::sync::Arc<#key> = #concrete;);
             quote_spanned! {key.span()=>
                 #[automatically_derived]
                 impl #krate::Provide<#key> for #ident {
                     fn provide(#cx: &mut #krate::Resolver<Self>) -> ::core::result::Result<::std::sync::Arc<#key>, #krate::BuildError> {
-                        let #shared: ::std::sync::Arc<#key> = <Self as #krate::Provide<#ty>>::provide(#cx)?;
+                        let #concrete: ::std::sync::Arc<#ty> = <Self as #krate::Provide<#ty>>::provide(#cx)?;
+                        #coerce
                         ::core::result::Result::Ok(#shared)
                     }
                 }
@@ -107,6 +113,11 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
         let ty = &f.ty;
         quote!(let #local = <#ident as #krate::Provide<#ty>>::provide(&mut #cx)?;)
     });
+    // Every field is shared across threads: say so at the field, before anything else.
+    let shareable = types.iter().map(|ty| {
+        let krate = respan(krate, ty.span());
+        quote_spanned!(ty.span()=> #krate::__private::assert_shareable::<#ty>();)
+    });
     let register = fields.iter().zip(&locals).map(|(f, local)| {
         let ty = &f.ty;
         let keys = &f.provides;
@@ -117,7 +128,10 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
             },
             FieldKind::Service | FieldKind::Instance => {
                 let id = Ident::new("id", Span::mixed_site());
-                let add = quote_spanned!(ty.span()=> #registry.add::<#ty>(::core::clone::Clone::clone(&#local)));
+                let add = {
+                    let krate = respan(krate, ty.span());
+                    quote_spanned!(ty.span()=> #krate::__private::add_service::<#ty>(&mut #registry, ::core::clone::Clone::clone(&#local)))
+                };
                 if keys.is_empty() {
                     quote!(#add;)
                 } else {
@@ -197,6 +211,7 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
                 /// A dependency cycle (with its path), or a `#[value]`/`#[instance]` field that
                 /// was not given.
                 pub fn build(self) -> ::core::result::Result<#krate::Built<#ident>, #krate::BuildError> {
+                    #(#shareable)*
                     let mut #cx = #krate::Resolver::<#ident>::new(#slots {
                         #( #idents: ::core::convert::From::from(self.#idents), )*
                     });

@@ -2,6 +2,7 @@
 
 use darling::error::Accumulator;
 use proc_macro2::{Span, TokenStream};
+use syn::spanned::Spanned as _;
 use syn::{Data, DeriveInput, Fields, Ident, Type, Visibility};
 
 use super::attr::{RegistryAttr, provided_keys};
@@ -44,7 +45,7 @@ impl RegistryModel {
     pub(crate) fn build(input: &DeriveInput, errors: &mut Accumulator) -> Option<Self> {
         let items = nested_items(&input.attrs, "registry", errors);
         let attr = parse_lenient::<RegistryAttr>(&items, errors);
-        let krate = crate_path(attr.krate.as_ref());
+        let krate = crate_path(attr.krate.as_ref().map(|k| &k.0));
         if !input.generics.params.is_empty() {
             errors.push(
                 darling::Error::custom(
@@ -52,6 +53,7 @@ impl RegistryModel {
                 )
                 .with_span(&input.generics),
             );
+            return None;
         }
         let shape = match &input.data {
             Data::Struct(data) => match &data.fields {
@@ -112,7 +114,11 @@ fn field(field: &syn::Field, errors: &mut Accumulator) -> Option<FieldModel> {
             None
         };
         if let Some((this, word)) = this {
-            if let Some(span) = errors.handle(marker(attr, word)) {
+            // A malformed `#[value(…)]` still marks a value: that is what was meant.
+            let span = errors
+                .handle(marker(attr, word))
+                .unwrap_or_else(|| attr.path().span());
+            {
                 if kind.is_some() {
                     errors.push(
                         darling::Error::custom(

@@ -1,17 +1,17 @@
 //! The raw options of `#[service(…)]` on the struct and on its fields, as darling parses them.
 
 use darling::FromMeta;
-use darling::util::{Flag, SpannedValue};
 use syn::Expr;
 
 use crate::duration::DurationLit;
+use crate::options::{CratePath, FlagOpt, Text, VerbatimExpr};
 
 /// `#[service(…)]` on the struct.
 #[derive(Default, FromMeta)]
 #[darling(default)]
 pub(crate) struct ContainerAttr {
     /// The service's name (default: the type's name).
-    pub(crate) name: Option<SpannedValue<String>>,
+    pub(crate) name: Option<Text>,
     /// Bound on `on_start`, or `"none"`.
     pub(crate) start_timeout: Option<StartTimeout>,
     /// Time tasks get after cancellation.
@@ -21,10 +21,10 @@ pub(crate) struct ContainerAttr {
     /// What a failure past the restart policy does.
     pub(crate) escalation: Option<EscalationAttr>,
     /// The type has a `#[lifecycle_core::tasks]` block.
-    pub(crate) tasks: Flag,
+    pub(crate) tasks: FlagOpt,
     /// Path to `lifecycle_core`.
     #[darling(rename = "crate")]
-    pub(crate) krate: Option<syn::Path>,
+    pub(crate) krate: Option<CratePath>,
 }
 
 /// `start_timeout = "30s"` or `start_timeout = "none"`.
@@ -62,14 +62,4 @@ pub(crate) enum EscalationAttr {
 pub(crate) struct FieldAttr {
     /// The field's initial value (default: `Default::default()`).
     pub(crate) default: Option<VerbatimExpr>,
-}
-
-/// An expression taken as written (a string literal stays a string).
-#[derive(Clone)]
-pub(crate) struct VerbatimExpr(pub(crate) Expr);
-
-impl FromMeta for VerbatimExpr {
-    fn from_expr(expr: &Expr) -> darling::Result<Self> {
-        Ok(Self(expr.clone()))
-    }
 }

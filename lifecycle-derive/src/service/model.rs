@@ -45,18 +45,21 @@ impl ServiceModel {
     pub(crate) fn build(input: &DeriveInput, errors: &mut Accumulator) -> Self {
         let items = nested_items(&input.attrs, "service", errors);
         let attr = parse_lenient::<ContainerAttr>(&items, errors);
-        let krate = crate_path(attr.krate.as_ref());
+        let krate = crate_path(attr.krate.as_ref().map(|k| &k.0));
+        reject_lifetimes(input, errors);
+        if let Some(error) = attr.tasks.error.clone() {
+            errors.push(error);
+        }
 
         let name = match &attr.name {
-            Some(name) if name.trim().is_empty() => {
+            Some(name) if name.value.trim().is_empty() => {
                 errors.push(
-                    darling::Error::custom("a service name cannot be empty")
-                        .with_span(&name.span()),
+                    darling::Error::custom("a service name cannot be empty").with_span(&name.span),
                 );
-                input.ident.to_string()
+                type_name(&input.ident)
             }
-            Some(name) => name.as_str().to_owned(),
-            None => input.ident.to_string(),
+            Some(name) => name.value.clone(),
+            None => type_name(&input.ident),
         };
 
         let mut options = Vec::new();
@@ -122,9 +125,27 @@ impl ServiceModel {
             krate,
             name,
             options,
-            tasks: attr.tasks.is_present().then(|| attr.tasks.span()),
+            tasks: attr.tasks.span,
             fields,
         }
+    }
+}
+
+/// The type's name without a raw-identifier prefix.
+fn type_name(ident: &Ident) -> String {
+    ident.to_string().trim_start_matches("r#").to_owned()
+}
+
+/// Services live behind an `Arc` for the whole run: no borrowed data.
+fn reject_lifetimes(input: &DeriveInput, errors: &mut Accumulator) {
+    for lifetime in input.generics.lifetimes() {
+        errors.push(
+            darling::Error::custom(format!(
+                "a service cannot borrow: it is shared behind an `Arc` for the whole run (`'static`); own the data (`String`, `Arc<str>`, `Arc<T>`) instead of borrowing for `{}`",
+                lifetime.lifetime
+            ))
+            .with_span(&lifetime.lifetime),
+        );
     }
 }
 
@@ -148,12 +169,14 @@ fn field(field: &syn::Field, errors: &mut Accumulator) -> Option<FieldModel> {
     let ident = field.ident.clone()?;
     let mut depends_on: Option<Span> = None;
     for attr in field.attrs.iter().filter(|a| is_attr(a, "depends_on")) {
-        if let Some(span) = errors.handle(marker(attr, "depends_on")) {
-            if depends_on.is_some() {
-                errors.push(darling::Error::custom("duplicate `#[depends_on]`").with_span(&span));
-            }
-            depends_on = Some(span);
+        // A malformed `#[depends_on(…)]` still marks a dependency: that is what was meant.
+        let span = errors
+            .handle(marker(attr, "depends_on"))
+            .unwrap_or_else(|| attr.path().span());
+        if depends_on.is_some() {
+            errors.push(darling::Error::custom("duplicate `#[depends_on]`").with_span(&span));
         }
+        depends_on = Some(span);
     }
     let items = nested_items(&field.attrs, "service", errors);
     let attr = parse_lenient::<FieldAttr>(&items, errors);

@@ -1,9 +1,10 @@
 //! The raw options of `#[lifecycle_core::tasks(…)]` and `#[background_task(…)]`.
 
 use darling::FromMeta;
-use darling::util::{Flag, SpannedValue};
+use darling::util::SpannedValue;
 
 use crate::duration::DurationLit;
+use crate::options::{Count, CratePath, FlagOpt, Fraction, Text};
 
 /// `#[lifecycle_core::tasks(crate = path)]`.
 #[derive(Default, FromMeta)]
@@ -11,7 +12,7 @@ use crate::duration::DurationLit;
 pub(crate) struct TasksAttr {
     /// Path to `lifecycle_core`.
     #[darling(rename = "crate")]
-    pub(crate) krate: Option<syn::Path>,
+    pub(crate) krate: Option<CratePath>,
 }
 
 /// `#[background_task(…)]`.
@@ -20,14 +21,14 @@ pub(crate) struct TasksAttr {
 pub(crate) struct TaskAttr {
     pub(crate) every: Option<DurationLit>,
     pub(crate) initial_delay: Option<DurationLit>,
-    pub(crate) name: Option<SpannedValue<String>>,
+    pub(crate) name: Option<Text>,
     pub(crate) restart: Option<SpannedValue<RestartAttr>>,
-    pub(crate) max_restarts: Option<SpannedValue<u32>>,
+    pub(crate) max_restarts: Option<Count>,
     pub(crate) within: Option<DurationLit>,
     pub(crate) backoff: Option<DurationLit>,
     pub(crate) max_backoff: Option<DurationLit>,
-    pub(crate) jitter: Option<SpannedValue<f64>>,
-    pub(crate) blocking: Flag,
+    pub(crate) jitter: Option<Fraction>,
+    pub(crate) blocking: FlagOpt,
 }
 
 /// `restart = "never" | "on_failure" | "always"`.

@@ -6,6 +6,7 @@ use syn::spanned::Spanned as _;
 use syn::{Ident, WherePredicate, parse_quote};
 
 use super::model::{Hook, Task, TasksModel};
+use crate::common::respan;
 
 pub(crate) fn expand(model: &TasksModel) -> TokenStream {
     let item = &model.item;
@@ -92,6 +93,7 @@ fn hook(hook: Option<&Hook>, krate: &TokenStream, convert: &TokenStream) -> Opti
     let output = Ident::new("output", Span::mixed_site());
     // The argument carries the return type's location: trait errors point there.
     let argument = Ident::new("output", Span::mixed_site().located_at(hook.output_span));
+    let convert = respan(convert, hook.output_span);
     let convert = quote_spanned!(hook.output_span=> #convert(#argument));
     Some(quote!(async move {
         let #output = #call;
@@ -106,9 +108,13 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
     let spec = &task.spec;
     let this = Ident::new("this", Span::mixed_site());
     let shutdown = Ident::new("shutdown", Span::mixed_site());
+    // Converted through `ShutdownParam` at the parameter's type: a wrong type is reported
+    // there, in words, and any alias of `Shutdown` works.
     let shutdown_arg = task.takes_shutdown.then(|| {
         let span = task.shutdown_span.unwrap_or(span);
-        quote_spanned!(span=> , #shutdown)
+        let krate = respan(krate, span);
+        let shutdown = Ident::new("shutdown", Span::mixed_site().located_at(span));
+        quote_spanned!(span=> , #krate::__private::ShutdownParam::from_shutdown(#shutdown))
     });
     let shutdown_param = if task.takes_shutdown {
         quote!(#shutdown)
@@ -118,8 +124,10 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
     let output = Ident::new("output", Span::mixed_site());
     // The argument carries the return type's location: trait errors point there.
     let argument = Ident::new("output", Span::mixed_site().located_at(task.output_span));
-    let convert =
-        quote_spanned!(task.output_span=> #krate::TaskOutcome::into_task_result(#argument));
+    let convert = {
+        let krate = respan(krate, task.output_span);
+        quote_spanned!(task.output_span=> #krate::__private::TaskReturn::into_task_result(#argument))
+    };
     if task.blocking {
         quote_spanned! {span=>
             {

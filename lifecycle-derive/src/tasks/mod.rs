@@ -11,12 +11,18 @@ use proc_macro2::TokenStream;
 pub(crate) fn tasks(args: TokenStream, item: TokenStream) -> TokenStream {
     let item_impl = match syn::parse2::<syn::ItemImpl>(item.clone()) {
         Ok(item_impl) => item_impl,
-        Err(e) => {
-            let e = darling::Error::from(e);
+        Err(_) => {
+            // One error, at the item (syn's "expected `impl`" adds nothing).
+            let span = item
+                .clone()
+                .into_iter()
+                .next()
+                .map_or_else(proc_macro2::Span::call_site, |t| t.span());
             let message = darling::Error::custom(
                 "`#[lifecycle_core::tasks]` goes on an inherent impl block: `#[lifecycle_core::tasks] impl MyService { … }`",
-            );
-            let errors = crate::common::errors_to_tokens(vec![message, e]);
+            )
+            .with_span(&span);
+            let errors = crate::common::errors_to_tokens(vec![message]);
             return quote::quote!(#errors #item);
         }
     };

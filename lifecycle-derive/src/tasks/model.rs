@@ -68,7 +68,7 @@ impl TasksModel {
             .handle(darling::ast::NestedMeta::parse_meta_list(args).map_err(darling::Error::from))
             .unwrap_or_default();
         let attr = parse_lenient::<TasksAttr>(&args, errors);
-        let krate = crate_path(attr.krate.as_ref());
+        let krate = crate_path(attr.krate.as_ref().map(|k| &k.0));
 
         let inherent = item.trait_.is_none();
         if let Some((path, _)) = &item.trait_ {
@@ -91,10 +91,29 @@ impl TasksModel {
         };
         let mut names: Vec<(String, Span)> = Vec::new();
         for impl_item in &mut item.items {
-            let ImplItem::Fn(method) = impl_item else {
-                continue;
+            let attrs = match impl_item {
+                ImplItem::Fn(method) => {
+                    model.method(method, &mut names, errors);
+                    continue;
+                }
+                ImplItem::Const(c) => &mut c.attrs,
+                ImplItem::Type(t) => &mut t.attrs,
+                ImplItem::Macro(m) => &mut m.attrs,
+                _ => continue,
             };
-            model.method(method, &mut names, errors);
+            // Our attributes only mean something on methods: report and remove them.
+            attrs.retain(|attr| {
+                let Some(role) = ROLES.iter().find(|r| is_attr(attr, r)) else {
+                    return true;
+                };
+                errors.push(
+                    darling::Error::custom(format!(
+                        "`#[{role}]` goes on a method: `async fn …(&self)`"
+                    ))
+                    .with_span(attr.path()),
+                );
+                false
+            });
         }
         model.item = item;
         model
@@ -118,7 +137,7 @@ impl TasksModel {
                 darling::Error::custom(
                     "a method has at most one role: `#[on_start]`, `#[on_stop]`, `#[health]` or `#[background_task]`",
                 )
-                .with_span(extra),
+                .with_span(extra.path()),
             );
         }
         let role = if is_attr(first, "on_start") {
@@ -193,7 +212,7 @@ impl TasksModel {
                         path_name(first),
                         previous.ident
                     ))
-                    .with_span(first),
+                    .with_span(first.path()),
                 );
             } else {
                 *slot = Some(hook);
@@ -232,14 +251,29 @@ fn check_receiver(sig: &Signature, what: &str) -> darling::Result<()> {
             error(format!("{what} cannot take `self: &mut Self`"), ty.span())
         }
         ReceiverKind::Typed(_, ty) => error(
-            format!(
-                "{what} must take `&self`, not `self: {}`",
-                ty.to_token_stream()
-            ),
+            format!("{what} must take `&self`, not `self: {}`", pretty(ty)),
             ty.span(),
         ),
         _ => error(format!("{what} must take `&self`"), receiver.span()),
     }
+}
+
+/// A type as a user would write it (`Arc<Self>`, not `Arc < Self >`).
+fn pretty(ty: &Type) -> String {
+    let mut text = ty.to_token_stream().to_string();
+    for (from, to) in [
+        (" < ", "<"),
+        ("< ", "<"),
+        (" <", "<"),
+        (" >", ">"),
+        (" :: ", "::"),
+        (":: ", "::"),
+        ("& ", "&"),
+        (" ,", ","),
+    ] {
+        text = text.replace(from, to);
+    }
+    text
 }
 
 /// `&Self`, written out.
@@ -296,6 +330,9 @@ fn task(
     let items = nested_items(std::slice::from_ref(attr), path_name(attr), errors);
     let options = parse_lenient::<TaskAttr>(&items, errors);
     let blocking = options.blocking.is_present();
+    if let Some(error) = options.blocking.error.clone() {
+        errors.push(error);
+    }
 
     // Kind: by arity, never by the parameter's name or type.
     let params: Vec<&FnArg> = sig.inputs.iter().skip(1).collect();
@@ -338,19 +375,18 @@ fn task(
     }
 
     let name = match &options.name {
-        Some(name) if name.trim().is_empty() => {
-            errors.push(
-                darling::Error::custom("a task name cannot be empty").with_span(&name.span()),
-            );
+        Some(name) if name.value.trim().is_empty() => {
+            errors
+                .push(darling::Error::custom("a task name cannot be empty").with_span(&name.span));
             sig.ident.to_string()
         }
-        Some(name) => name.as_str().to_owned(),
+        Some(name) => name.value.clone(),
         None => sig.ident.to_string(),
     };
     let name_span = options
         .name
         .as_ref()
-        .map_or_else(|| sig.ident.span(), |n| n.span());
+        .map_or_else(|| sig.ident.span(), |n| n.span);
     if let Some((_, _)) = names.iter().find(|(n, _)| *n == name) {
         errors.push(
             darling::Error::custom(format!("two tasks of this service are named `{name}`"))
@@ -395,10 +431,10 @@ fn task(
             darling::Error::custom(
                 "`max_restarts` limits restarts: add `restart = \"on_failure\"` or `restart = \"always\"`",
             )
-            .with_span(&max.span()),
+            .with_span(&max.span),
         ),
         (Some(max), Some(restart)) if **restart == RestartAttr::Never => errors.push(
-            darling::Error::custom("`max_restarts` has no effect with `restart = \"never\"`").with_span(&max.span()),
+            darling::Error::custom("`max_restarts` has no effect with `restart = \"never\"`").with_span(&max.span),
         ),
         _ => {}
     }
@@ -414,7 +450,7 @@ fn task(
         );
     }
     if let Some(max) = &options.max_restarts {
-        let max = proc_macro2::Literal::u32_unsuffixed(**max);
+        let max = proc_macro2::Literal::u32_unsuffixed(max.value);
         let within = duration_tokens(within.map_or(DEFAULT_WITHIN, |w| w.value));
         spec.extend(quote!(.max_restarts(#max, #within)));
     }
@@ -441,15 +477,8 @@ fn task(
         spec.extend(quote!(.backoff(#base, #max)));
     }
     if let Some(jitter) = &options.jitter {
-        if jitter.is_finite() && (0.0..=1.0).contains(&**jitter) {
-            let value = proc_macro2::Literal::f64_unsuffixed(**jitter);
-            spec.extend(quote!(.jitter(#value)));
-        } else {
-            errors.push(
-                darling::Error::custom("`jitter` is a fraction between 0.0 and 1.0")
-                    .with_span(&jitter.span()),
-            );
-        }
+        let value = proc_macro2::Literal::f64_unsuffixed(jitter.value);
+        spec.extend(quote!(.jitter(#value)));
     }
     if !takes_shutdown && !blocking {
         spec.extend(quote!(.cancel(#krate::Cancel::Drop)));
