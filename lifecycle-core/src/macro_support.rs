@@ -58,6 +58,30 @@ impl<T: ?Sized + 'static> DependencyField for Arc<T> {
     }
 }
 
+/// A registry that can fill a `#[depends_on]` field of type `F` (an `Arc<T>`, through any
+/// alias): implemented for every registry that provides `T`. Bounds on it keep the
+/// `FromRegistry` impl of a service free of projections, so a field that is not an `Arc` is
+/// reported once, by [`DependencyField`].
+#[diagnostic::on_unimplemented(
+    message = "the registry `{Self}` cannot fill a `#[depends_on]` field of type `{F}`",
+    label = "`{F}` is not an `Arc<T>` that `{Self}` provides",
+    note = "a `#[depends_on]` field is an `Arc<T>` where the registry has a field of type `T` (or a `#[provide(T)]` key)"
+)]
+pub trait ProvideField<F>: crate::Registry {
+    /// The shared instance, as the field's type.
+    fn provide_field(cx: &mut crate::Resolver<Self>) -> Result<F, crate::BuildError>;
+}
+
+impl<R, T> ProvideField<Arc<T>> for R
+where
+    R: crate::Provide<T>,
+    T: ?Sized + 'static,
+{
+    fn provide_field(cx: &mut crate::Resolver<Self>) -> Result<Arc<T>, crate::BuildError> {
+        cx.get::<T>()
+    }
+}
+
 /// What an `#[on_start]`/`#[on_stop]` method may return: `()` or `Result<(), E: Into<BoxError>>`.
 #[diagnostic::on_unimplemented(
     message = "a hook must return `()` or `Result<(), E>` where `E: Into<BoxError>`, not `{Self}`",

@@ -67,13 +67,13 @@ pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
         .map(|f| {
             let ty = &f.ty;
             let krate = respan(krate, ty.span());
-            quote_spanned!(ty.span()=> <#ty as #krate::__private::DependencyField>::Target)
+            quote_spanned!(ty.span()=> #krate::Dependency::of::<<#ty as #krate::__private::DependencyField>::Target>())
         })
         .collect();
     let dependencies = (!dependency_types.is_empty()).then(|| {
         quote! {
             fn dependencies() -> ::std::vec::Vec<#krate::Dependency> {
-                ::std::vec![#(#krate::Dependency::of::<#dependency_types>()),*]
+                ::std::vec![#(#dependency_types),*]
             }
         }
     });
@@ -128,12 +128,14 @@ fn from_registry(model: &ServiceModel, dependency_types: &[TokenStream]) -> Toke
     let (_, ty_generics, _) = model.generics.split_for_impl();
     {
         let where_clause = generics.make_where_clause();
-        for (target, ty) in dependency_types.iter().zip(dependency_fields(model)) {
+        // `R: ProvideField<FieldType>`, no projection: a field that is not an `Arc` is
+        // reported once (by `dependencies()`), and a missing dependency names `Provide<T>`.
+        for ty in dependency_fields(model) {
             let krate = respan(krate, ty.span());
             let registry = respan(&quote!(#registry), ty.span());
-            where_clause
-                .predicates
-                .push(parse_quote_spanned!(ty.span()=> #registry: #krate::Provide<#target>));
+            where_clause.predicates.push(
+                parse_quote_spanned!(ty.span()=> #registry: #krate::__private::ProvideField<#ty>),
+            );
         }
     }
     let (impl_generics, _, where_clause) = generics.split_for_impl();
@@ -150,11 +152,13 @@ fn from_registry(model: &ServiceModel, dependency_types: &[TokenStream]) -> Toke
         let field = &f.ident;
         let ty = &f.ty;
         match &f.kind {
-            FieldKind::Dependency => quote_spanned! {ty.span()=>
-                #field: <#ty as #krate::__private::DependencyField>::from_arc(
-                    #cx.get::<<#ty as #krate::__private::DependencyField>::Target>()?,
-                )
-            },
+            FieldKind::Dependency => {
+                let krate = respan(krate, ty.span());
+                let registry = respan(&quote!(#registry), ty.span());
+                quote_spanned! {ty.span()=>
+                    #field: <#registry as #krate::__private::ProvideField<#ty>>::provide_field(#cx)?
+                }
+            }
             FieldKind::Default(expr) => quote!(#field: #expr),
             FieldKind::DefaultTrait => {
                 quote_spanned!(ty.span()=> #field: <#ty as ::core::default::Default>::default())
