@@ -53,7 +53,8 @@ struct Entry {
     name: Cow<'static, str>,
     service: Arc<dyn ErasedService>,
     options: ServiceOptions,
-    keys: Vec<TypeId>,
+    /// Its own type and any `provide`d keys: inline, no allocation for the usual one.
+    keys: smallvec::SmallVec<[TypeId; 2]>,
     declared: Vec<Dependency>,
     explicit: Vec<ServiceIndex>,
 }
@@ -133,7 +134,7 @@ impl DynRegistry {
             name: name.into(),
             service,
             options: S::OPTIONS,
-            keys: vec![TypeId::of::<S>()],
+            keys: smallvec::smallvec![TypeId::of::<S>()],
             declared: S::dependencies(),
             explicit: Vec::new(),
         });
