@@ -229,7 +229,7 @@ pub fn derive_service(input: TokenStream) -> TokenStream {
 /// `#[lifecycle_core::tasks(crate = path)]` if `lifecycle_core` is renamed.
 #[proc_macro_attribute]
 pub fn tasks(args: TokenStream, item: TokenStream) -> TokenStream {
-    tasks::tasks(args.into(), item.into()).into()
+    tasks::tasks(args.into(), &item.into()).into()
 }
 
 /// Composes services and values into an application whose wiring is checked at compile time.

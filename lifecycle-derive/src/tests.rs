@@ -10,7 +10,7 @@ fn service(input: TokenStream) -> String {
 }
 
 fn tasks(args: TokenStream, input: TokenStream) -> String {
-    crate::tasks::tasks(args, input).to_string()
+    crate::tasks::tasks(args, &input).to_string()
 }
 
 fn registry(input: TokenStream) -> String {

@@ -69,45 +69,7 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
         .iter()
         .map(|f| format!("`{}` of the registry.", f.ident));
 
-    let provides = fields.iter().map(|f| {
-        let field = &f.ident;
-        let field_name = field.to_string().trim_start_matches("r#").to_owned();
-        let ty = &f.ty;
-        let construct = match f.kind {
-            FieldKind::Service => quote_spanned! {ty.span()=>
-                <#ty as #krate::FromRegistry<Self>>::from_registry
-            },
-            FieldKind::Instance | FieldKind::Value => quote! {
-                |_| ::core::result::Result::Err(#krate::Resolver::<Self>::missing_instance(#field_name))
-            },
-        };
-        let main = quote_spanned! {ty.span()=>
-            #[automatically_derived]
-            impl #krate::Provide<#ty> for #ident {
-                fn provide(#cx: &mut #krate::Resolver<Self>) -> ::core::result::Result<::std::sync::Arc<#ty>, #krate::BuildError> {
-                    #cx.resolve(#field_name, |slots| &mut slots.#field, #construct)
-                }
-            }
-        };
-        let keys = f.provides.iter().map(|key| {
-            let shared = Ident::new("shared", Span::mixed_site());
-            let concrete = Ident::new("concrete", Span::mixed_site());
-            // The coercion is its own statement at the key: a type that does not implement
-            // the trait is a plain mismatch there, not an error about a `?`.
-            let coerce = quote_spanned!(key.span()=> let #shared: ::std::sync::Arc<#key> = #concrete;);
-            quote_spanned! {key.span()=>
-                #[automatically_derived]
-                impl #krate::Provide<#key> for #ident {
-                    fn provide(#cx: &mut #krate::Resolver<Self>) -> ::core::result::Result<::std::sync::Arc<#key>, #krate::BuildError> {
-                        let #concrete: ::std::sync::Arc<#ty> = <Self as #krate::Provide<#ty>>::provide(#cx)?;
-                        #coerce
-                        ::core::result::Result::Ok(#shared)
-                    }
-                }
-            }
-        });
-        quote!(#main #(#keys)*)
-    });
+    let provides = provide_impls(model, &cx);
 
     let resolve = fields.iter().zip(&locals).map(|(f, local)| {
         let ty = &f.ty;
@@ -253,4 +215,50 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
             #(#provides)*
         };
     }
+}
+
+/// One `impl Provide<T>` per field and per `#[provide]` key, spanned at the field's type (a
+/// type listed twice is a conflict at the second field).
+fn provide_impls(model: &RegistryModel, cx: &Ident) -> Vec<TokenStream> {
+    let krate = &model.krate;
+    let ident = &model.ident;
+    model.fields.iter().map(|f| {
+        let field = &f.ident;
+        let field_name = field.to_string().trim_start_matches("r#").to_owned();
+        let ty = &f.ty;
+        let construct = match f.kind {
+            FieldKind::Service => quote_spanned! {ty.span()=>
+                <#ty as #krate::FromRegistry<Self>>::from_registry
+            },
+            FieldKind::Instance | FieldKind::Value => quote! {
+                |_| ::core::result::Result::Err(#krate::Resolver::<Self>::missing_instance(#field_name))
+            },
+        };
+        let main = quote_spanned! {ty.span()=>
+            #[automatically_derived]
+            impl #krate::Provide<#ty> for #ident {
+                fn provide(#cx: &mut #krate::Resolver<Self>) -> ::core::result::Result<::std::sync::Arc<#ty>, #krate::BuildError> {
+                    #cx.resolve(#field_name, |slots| &mut slots.#field, #construct)
+                }
+            }
+        };
+        let keys = f.provides.iter().map(|key| {
+            let shared = Ident::new("shared", Span::mixed_site());
+            let concrete = Ident::new("concrete", Span::mixed_site());
+            // The coercion is its own statement at the key: a type that does not implement
+            // the trait is a plain mismatch there, not an error about a `?`.
+            let coerce = quote_spanned!(key.span()=> let #shared: ::std::sync::Arc<#key> = #concrete;);
+            quote_spanned! {key.span()=>
+                #[automatically_derived]
+                impl #krate::Provide<#key> for #ident {
+                    fn provide(#cx: &mut #krate::Resolver<Self>) -> ::core::result::Result<::std::sync::Arc<#key>, #krate::BuildError> {
+                        let #concrete: ::std::sync::Arc<#ty> = <Self as #krate::Provide<#ty>>::provide(#cx)?;
+                        #coerce
+                        ::core::result::Result::Ok(#shared)
+                    }
+                }
+            }
+        });
+        quote!(#main #(#keys)*)
+    }).collect()
 }

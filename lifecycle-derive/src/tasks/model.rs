@@ -395,6 +395,28 @@ fn task(
     }
     names.push((name.clone(), name_span));
 
+    let mut spec = spec(krate, &name, &options, errors);
+    if !takes_shutdown && !blocking {
+        spec.extend(quote!(.cancel(#krate::Cancel::Drop)));
+    }
+
+    callable.then(|| Task {
+        ident: sig.ident.clone(),
+        blocking,
+        takes_shutdown,
+        spec,
+        output_span,
+        shutdown_span,
+    })
+}
+
+/// The `TaskSpec` construction for the options, cross-checked.
+fn spec(
+    krate: &TokenStream,
+    name: &str,
+    options: &TaskAttr,
+    errors: &mut Accumulator,
+) -> TokenStream {
     let mut spec = match options.every.map(|d| d.non_zero("every")) {
         Some(Ok(every)) => {
             let every = every.to_tokens();
@@ -480,18 +502,7 @@ fn task(
         let value = proc_macro2::Literal::f64_unsuffixed(jitter.value);
         spec.extend(quote!(.jitter(#value)));
     }
-    if !takes_shutdown && !blocking {
-        spec.extend(quote!(.cancel(#krate::Cancel::Drop)));
-    }
-
-    callable.then(|| Task {
-        ident: sig.ident.clone(),
-        blocking,
-        takes_shutdown,
-        spec,
-        output_span,
-        shutdown_span,
-    })
+    spec
 }
 
 /// Base and cap, defaults filled in consistently.
