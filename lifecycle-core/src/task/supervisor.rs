@@ -68,17 +68,15 @@ impl Supervisor {
     }
 
     fn policy(&mut self, shutdown: &Shutdown) -> &mut Policy {
-        if self.policy.is_none() {
+        let task = self.task;
+        self.policy.get_or_insert_with(|| {
             let engine = shutdown.engine();
-            let key = (u64::from(shutdown.index()) << 32) | u64::from(self.task);
+            let key = (u64::from(shutdown.index()) << 32) | u64::from(task);
             let seed = engine.seed ^ key.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            let policy = self.with_spec(shutdown, |spec| Policy::new(spec, seed));
-            self.policy = Some(Box::new(policy));
-        }
-        match &mut self.policy {
-            Some(policy) => policy,
-            None => unreachable!("set just above"),
-        }
+            let node = engine.node(shutdown.index());
+            let tasks = lock(&node.tasks);
+            Box::new(Policy::new(&tasks[task as usize].spec, seed))
+        })
     }
 
     fn after_run(&mut self, shutdown: &Shutdown, outcome: RunOutcome, started: Instant) -> Step {
