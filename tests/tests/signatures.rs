@@ -154,3 +154,49 @@ async fn stop_dependents_escalation_keeps_the_rest_running() {
     assert!(report.escalated.is_none());
     assert_no_tasks_alive().await;
 }
+
+// ---------------------------------------------------------------- #[cfg] on hooks and tasks
+
+#[derive(Service, Default)]
+#[service(tasks)]
+struct Gated {
+    runs: Mutex<Vec<&'static str>>,
+}
+
+#[lifecycle_core::tasks]
+impl Gated {
+    #[cfg(not(test))] // never compiled here: no hook, no error about a missing method
+    #[on_start]
+    async fn gated_start(&self) {}
+
+    #[on_stop]
+    #[cfg(test)] // always compiled here
+    async fn kept_stop(&self) {
+        self.runs.lock().unwrap().push("on_stop");
+    }
+
+    #[cfg(not(test))]
+    #[background_task(every = "1s")]
+    async fn gated_task(&self) {}
+
+    #[background_task(every = "1s")]
+    #[cfg(test)]
+    async fn kept_task(&self) {
+        self.runs.lock().unwrap().push("task");
+    }
+}
+
+#[derive(Registry)]
+struct GatedApp {
+    gated: Gated,
+}
+
+#[tokio::test(start_paused = true)]
+async fn cfg_gated_hooks_and_tasks_exist_exactly_when_their_method_does() {
+    const { assert!(!<Gated as Service>::HAS_START_HOOK && <Gated as Service>::HAS_STOP_HOOK) };
+    let running = GatedApp::builder().build().unwrap().start().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let gated = Shared::clone(&running.gated);
+    running.stop().await;
+    assert_eq!(*gated.runs.lock().unwrap(), ["task", "on_stop"]);
+}

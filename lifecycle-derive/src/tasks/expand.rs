@@ -23,28 +23,32 @@ pub(crate) fn expand(model: &TasksModel) -> TokenStream {
     }
     let (impl_generics, _, where_clause) = generics.split_for_impl();
 
-    let has_start = model.start.is_some();
-    let has_stop = model.stop.is_some();
-    let has_health = model.health.is_some();
     let result = quote!(::core::result::Result<(), #krate::BoxError>);
-    let on_start = hook(
+    let no_hook = quote!(::core::future::ready(::core::result::Result::Ok(())));
+    let start_items = hook_items(
         model.start.as_ref(),
-        krate,
+        &quote!(HAS_START_HOOK),
+        &quote!(fn on_start(&self) -> impl ::core::future::Future<Output = #result> + ::core::marker::Send),
         &quote!(#krate::__private::HookOutcome::into_hook_result),
-    )
-    .unwrap_or_else(|| quote!(::core::future::ready(::core::result::Result::Ok(()))));
-    let on_stop = hook(
+        &no_hook,
+        krate,
+    );
+    let stop_items = hook_items(
         model.stop.as_ref(),
-        krate,
+        &quote!(HAS_STOP_HOOK),
+        &quote!(fn on_stop(&self) -> impl ::core::future::Future<Output = #result> + ::core::marker::Send),
         &quote!(#krate::__private::HookOutcome::into_hook_result),
-    )
-    .unwrap_or_else(|| quote!(::core::future::ready(::core::result::Result::Ok(()))));
-    let health = hook(
-        model.health.as_ref(),
+        &no_hook,
         krate,
-        &quote!(#krate::IntoHealth::into_health),
-    )
-    .unwrap_or_else(|| quote!(::core::future::ready(#krate::Health::Healthy)));
+    );
+    let health_items = hook_items(
+        model.health.as_ref(),
+        &quote!(HAS_HEALTH_CHECK),
+        &quote!(fn health(&self) -> impl ::core::future::Future<Output = #krate::Health> + ::core::marker::Send),
+        &quote!(#krate::__private::HealthReturn::into_health),
+        &quote!(::core::future::ready(#krate::Health::Healthy)),
+        krate,
+    );
 
     let spawner = Ident::new("tasks", Span::mixed_site());
     let spawns = model.tasks.iter().map(|t| spawn(t, krate, &spawner));
@@ -57,18 +61,9 @@ pub(crate) fn expand(model: &TasksModel) -> TokenStream {
         const _: () = {
             #[automatically_derived]
             impl #impl_generics #krate::__private::TaskBlock for #self_ty #where_clause {
-                const HAS_START_HOOK: bool = #has_start;
-                const HAS_STOP_HOOK: bool = #has_stop;
-                const HAS_HEALTH_CHECK: bool = #has_health;
-                fn on_start(&self) -> impl ::core::future::Future<Output = #result> + ::core::marker::Send {
-                    #on_start
-                }
-                fn on_stop(&self) -> impl ::core::future::Future<Output = #result> + ::core::marker::Send {
-                    #on_stop
-                }
-                fn health(&self) -> impl ::core::future::Future<Output = #krate::Health> + ::core::marker::Send {
-                    #health
-                }
+                #start_items
+                #stop_items
+                #health_items
                 fn spawn_tasks(self: &::std::sync::Arc<Self>, #spawner: &mut #krate::TaskSpawner<'_>) {
                     #check
                     #(#spawns)*
@@ -78,8 +73,58 @@ pub(crate) fn expand(model: &TasksModel) -> TokenStream {
     }
 }
 
+/// A hook's `HAS_…` constant and adapter method. A `#[cfg]`-gated hook gets both variants,
+/// each under its condition.
+fn hook_items(
+    hook: Option<&Hook>,
+    constant: &TokenStream,
+    signature: &TokenStream,
+    convert: &TokenStream,
+    absent: &TokenStream,
+    krate: &TokenStream,
+) -> TokenStream {
+    let Some(body) = hook_body(hook, krate, convert) else {
+        return quote! {
+            const #constant: bool = false;
+            #signature { #absent }
+        };
+    };
+    let predicates: Vec<TokenStream> = hook
+        .map(|h| h.cfgs.iter().filter_map(cfg_predicate).collect())
+        .unwrap_or_default();
+    if predicates.is_empty() {
+        return quote! {
+            const #constant: bool = true;
+            #signature { #body }
+        };
+    }
+    let when = quote!(all(#(#predicates),*));
+    quote! {
+        #[cfg(#when)]
+        const #constant: bool = true;
+        #[cfg(not(#when))]
+        const #constant: bool = false;
+        #[cfg(#when)]
+        #signature { #body }
+        #[cfg(not(#when))]
+        #signature { #absent }
+    }
+}
+
+/// The predicate of a `#[cfg(predicate)]` attribute.
+fn cfg_predicate(attr: &syn::Attribute) -> Option<TokenStream> {
+    match &attr.meta {
+        syn::Meta::List(list) => Some(list.tokens.clone()),
+        _ => None,
+    }
+}
+
 /// The body of a hook adapter: calls the method, converts its output.
-fn hook(hook: Option<&Hook>, krate: &TokenStream, convert: &TokenStream) -> Option<TokenStream> {
+fn hook_body(
+    hook: Option<&Hook>,
+    krate: &TokenStream,
+    convert: &TokenStream,
+) -> Option<TokenStream> {
     let hook = hook?;
     if !hook.callable {
         return None;
@@ -106,6 +151,7 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
     let method = &task.ident;
     let span = method.span();
     let spec = &task.spec;
+    let cfgs = &task.cfgs;
     let this = Ident::new("this", Span::mixed_site());
     let shutdown = Ident::new("shutdown", Span::mixed_site());
     // Converted through `ShutdownParam` at the parameter's type: a wrong type is reported
@@ -130,6 +176,7 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
     };
     if task.blocking {
         quote_spanned! {span=>
+            #(#cfgs)*
             {
                 let #this = ::core::clone::Clone::clone(self);
                 #spawner.spawn_blocking(#spec, move |#shutdown_param: #krate::Shutdown| {
@@ -140,6 +187,7 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
         }
     } else {
         quote_spanned! {span=>
+            #(#cfgs)*
             {
                 let #this = ::core::clone::Clone::clone(self);
                 #spawner.spawn(#spec, move |#shutdown_param: #krate::Shutdown| {

@@ -39,6 +39,8 @@ pub(crate) struct Hook {
     pub(crate) output_span: Span,
     /// The signature is valid (otherwise an error is reported and no call generated).
     pub(crate) callable: bool,
+    /// The method's `#[cfg]` attributes: the adapter exists exactly when the method does.
+    pub(crate) cfgs: Vec<Attribute>,
 }
 
 /// A `#[background_task]` method.
@@ -52,6 +54,8 @@ pub(crate) struct Task {
     pub(crate) output_span: Span,
     /// Span of the `Shutdown` parameter's type, for type errors.
     pub(crate) shutdown_span: Option<Span>,
+    /// The method's `#[cfg]` attributes: the task is spawned exactly when the method exists.
+    pub(crate) cfgs: Vec<Attribute>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -199,6 +203,7 @@ impl TasksModel {
                 is_async: sig.asyncness.is_some(),
                 output_span,
                 callable,
+                cfgs: cfgs(&method.attrs),
             };
             let slot = match role {
                 Role::Start => &mut self.start,
@@ -407,7 +412,17 @@ fn task(
         spec,
         output_span,
         shutdown_span,
+        cfgs: cfgs(&method.attrs),
     })
+}
+
+/// The `#[cfg(…)]` attributes among `attrs`.
+fn cfgs(attrs: &[Attribute]) -> Vec<Attribute> {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("cfg"))
+        .cloned()
+        .collect()
 }
 
 /// The `TaskSpec` construction for the options, cross-checked.
