@@ -220,6 +220,10 @@ pub fn derive_service(input: TokenStream) -> TokenStream {
 /// * `blocking`: a plain `fn` run on tokio's blocking pool; it cannot be aborted, so it should
 ///   check `shutdown.is_cancelled()`; if it outlives `stop_timeout` it is reported.
 ///
+/// Methods may carry `#[cfg(…)]`: a hook or task exists exactly when its method does (at
+/// most one `#[on_start]`, `#[on_stop]` and `#[health]` are allowed even under different
+/// conditions: gate the body instead).
+///
 /// `&mut self`, `self`, `mut self`, `self: &mut Self`, a missing receiver, more parameters,
 /// generic or `unsafe` methods, and conflicting options are compile errors at the offending
 /// tokens.
