@@ -23,6 +23,7 @@ pub(crate) use graph::Graph;
 pub use report::{RegistryStopReport, ServiceTiming, StartupReport, StopReport};
 
 use crate::events::{Event, EventSink, ServiceIndex};
+use crate::task::Nanos;
 use crate::{Escalation, Phase, ServiceError, ServiceOptions, State, StateCell};
 
 /// Locks a mutex, ignoring poisoning: our critical sections never leave data half-updated.
@@ -38,11 +39,45 @@ pub(crate) struct TaskEntry {
     pub(crate) blocking: bool,
 }
 
+/// A service's options as the engine keeps them: 8-byte durations (a node per service).
+pub(crate) struct NodeOptions {
+    start_timeout: Nanos,
+    stop_timeout: Nanos,
+    hook_timeout: Nanos,
+    pub(crate) escalation: Escalation,
+}
+
+impl NodeOptions {
+    fn new(options: ServiceOptions) -> Self {
+        Self {
+            // No bound is stored as the largest one and read back as none.
+            start_timeout: Nanos::new(options.start_timeout.unwrap_or(Duration::MAX)),
+            stop_timeout: Nanos::new(options.stop_timeout),
+            hook_timeout: Nanos::new(options.hook_timeout),
+            escalation: options.escalation,
+        }
+    }
+
+    pub(crate) fn start_timeout(&self) -> Option<Duration> {
+        Some(self.start_timeout)
+            .filter(|t| *t != Nanos::new(Duration::MAX))
+            .map(Nanos::get)
+    }
+
+    pub(crate) fn stop_timeout(&self) -> Duration {
+        self.stop_timeout.get()
+    }
+
+    pub(crate) fn hook_timeout(&self) -> Duration {
+        self.hook_timeout.get()
+    }
+}
+
 /// One service in the engine: everything about it in one allocation (the node array).
 pub(crate) struct Node {
     pub(crate) name: Cow<'static, str>,
     pub(crate) service: Arc<dyn ErasedService>,
-    pub(crate) options: ServiceOptions,
+    pub(crate) options: NodeOptions,
     pub(crate) state: StateCell,
     pub(crate) token: CancellationToken,
     pub(crate) tracker: TaskTracker,
@@ -62,7 +97,7 @@ impl Node {
         Self {
             name,
             service,
-            options,
+            options: NodeOptions::new(options),
             state: StateCell::new(),
             token: CancellationToken::new(),
             tracker: TaskTracker::new(),

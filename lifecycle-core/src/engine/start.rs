@@ -161,7 +161,7 @@ impl Engine {
         let node = self.node(i);
         let hook = AssertUnwindSafe(node.service.start_hook()).catch_unwind();
         let span = tracing::info_span!("start", service = %node.name);
-        let outcome = match node.options.start_timeout {
+        let outcome = match node.options.start_timeout() {
             Some(limit) => match tokio::time::timeout(limit, hook).instrument(span).await {
                 Ok(r) => r,
                 Err(_) => return (i, Err((Phase::StartTimeout, Box::new(TimedOut(limit))))),

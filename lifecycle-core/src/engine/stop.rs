@@ -209,7 +209,7 @@ impl Engine {
         deadline: Instant,
     ) -> (ServiceIndex, Arc<StopReport>) {
         let node = self.node(i);
-        let grace_until = (began + node.options.stop_timeout).min(deadline);
+        let grace_until = (began + node.options.stop_timeout()).min(deadline);
         let mut tasks = TaskOutcomes::default();
         if timeout_at(grace_until, node.tracker.wait()).await.is_err() {
             tasks.children_aborted = node.children_alive();
@@ -278,7 +278,7 @@ impl Engine {
     async fn run_stop_hook(&self, i: ServiceIndex, deadline: Instant) -> Result<(), ServiceError> {
         let node = self.node(i);
         let now = Instant::now();
-        let until = (now + node.options.hook_timeout).min(deadline);
+        let until = (now + node.options.hook_timeout()).min(deadline);
         let error = |source| ServiceError::new(node.name.to_string(), Phase::Stop, source);
         if until <= now {
             return Err(error(

@@ -54,13 +54,25 @@ pub enum Cancel {
     Drop,
 }
 
+/// A duration stored in 8 bytes (a `Duration` takes 16): specs live in every service's node.
+/// Saturates at about 584 years.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Nanos(u64);
+
+impl Nanos {
+    pub(crate) fn new(d: Duration) -> Self {
+        Self(u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+    }
+
+    pub(crate) fn get(self) -> Duration {
+        Duration::from_nanos(self.0)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Schedule {
     Continuous,
-    Every {
-        period: Duration,
-        initial_delay: Duration,
-    },
+    Every { period: Nanos, initial_delay: Nanos },
 }
 
 /// What a background task is and how it is supervised.
@@ -83,10 +95,10 @@ pub struct TaskSpec {
     pub(crate) schedule: Schedule,
     pub(crate) restart: Restart,
     pub(crate) max_restarts: Option<u32>,
-    pub(crate) within: Duration,
-    pub(crate) backoff: Duration,
-    pub(crate) max_backoff: Duration,
-    pub(crate) jitter: f64,
+    pub(crate) within: Nanos,
+    pub(crate) backoff: Nanos,
+    pub(crate) max_backoff: Nanos,
+    pub(crate) jitter: f32,
     pub(crate) cancel: Cancel,
 }
 
@@ -98,9 +110,9 @@ impl TaskSpec {
             schedule: Schedule::Continuous,
             restart: Restart::Never,
             max_restarts: None,
-            within: Duration::from_secs(60),
-            backoff: Duration::from_secs(1),
-            max_backoff: Duration::from_secs(60),
+            within: Nanos::new(Duration::from_secs(60)),
+            backoff: Nanos::new(Duration::from_secs(1)),
+            max_backoff: Nanos::new(Duration::from_secs(60)),
             jitter: 0.1,
             cancel: Cancel::Cooperative,
         }
@@ -111,8 +123,8 @@ impl TaskSpec {
     pub fn periodic(name: impl Into<Cow<'static, str>>, period: Duration) -> Self {
         Self {
             schedule: Schedule::Every {
-                period,
-                initial_delay: Duration::ZERO,
+                period: Nanos::new(period),
+                initial_delay: Nanos(0),
             },
             restart: Restart::OnFailure,
             ..Self::new(name)
@@ -128,7 +140,7 @@ impl TaskSpec {
     #[must_use]
     pub fn initial_delay(mut self, delay: Duration) -> Self {
         if let Schedule::Every { initial_delay, .. } = &mut self.schedule {
-            *initial_delay = delay;
+            *initial_delay = Nanos::new(delay);
         }
         self
     }
@@ -144,15 +156,15 @@ impl TaskSpec {
     #[must_use]
     pub fn max_restarts(mut self, max: u32, within: Duration) -> Self {
         self.max_restarts = Some(max);
-        self.within = within;
+        self.within = Nanos::new(within);
         self
     }
 
     /// Exponential backoff from `base`, doubling per consecutive failure, capped at `max`.
     #[must_use]
     pub fn backoff(mut self, base: Duration, max: Duration) -> Self {
-        self.backoff = base;
-        self.max_backoff = max.max(base);
+        self.backoff = Nanos::new(base);
+        self.max_backoff = Nanos::new(max.max(base));
         self
     }
 
@@ -161,7 +173,7 @@ impl TaskSpec {
     #[must_use]
     pub fn jitter(mut self, fraction: f64) -> Self {
         self.jitter = if fraction.is_finite() {
-            fraction.clamp(0.0, 1.0)
+            fraction.clamp(0.0, 1.0) as f32
         } else {
             0.0
         };

@@ -38,8 +38,9 @@ fn ticker(schedule: Schedule) -> Option<Interval> {
             period,
             initial_delay,
         } => {
-            let period = period.max(std::time::Duration::from_nanos(1));
-            let mut interval = tokio::time::interval_at(Instant::now() + initial_delay, period);
+            let period = period.get().max(std::time::Duration::from_nanos(1));
+            let start = Instant::now() + initial_delay.get();
+            let mut interval = tokio::time::interval_at(start, period);
             interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
             Some(interval)
         }
