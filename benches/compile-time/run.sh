@@ -2,15 +2,17 @@
 # Workload 5: compile time of a registry of S derived services vs the same S services
 # hand-written with tokio-util, for S in 50 100 200 400 (or the sizes given as arguments).
 #
-#   benches/compile-time/run.sh [SIZE…]        env: RUNS (default 3), KEEP=1 keeps the temp dir
+#   benches/compile-time/run.sh [SIZE…]        env: REV (default HEAD), RUNS (default 3),
+#                                              KEEP=1 keeps the temp dir
 #
 # Generates, in a temp dir, one Cargo workspace with a crate per (kind, size), all depending on
-# this repo's lifecycle-core by path (derive feature on), tokio and tokio-util; builds every
+# lifecycle-core (derive feature on) exported from revision REV of this repo (so work in
+# progress in the tree cannot leak in), tokio and tokio-util; builds every
 # crate once (so all dependencies are prebuilt in the temp target dir), then RUNS times per
 # crate, interleaving the kinds: touch its lib.rs and time `cargo build -p CRATE` (dev profile),
 # i.e. the crate itself only. Prints a Markdown table of medians (min–max).
 #
-# Every service: one periodic task (30 s) and up to two dependencies (on services k-1 and k/2),
+# Every service: one periodic task (30 s) and two dependencies on the level above (10 levels),
 # so the registry has real wiring. The hand-written crate does the same by hand: constructors
 # taking the dependencies, one child token and one tracked task per service, start in
 # dependency order, cancel and wait at stop.
@@ -20,18 +22,30 @@ REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 SIZES=("$@")
 [ ${#SIZES[@]} -eq 0 ] && SIZES=(50 100 200 400)
 RUNS="${RUNS:-3}"
+REV="$(git -C "$REPO" rev-parse "${REV:-HEAD}")"
 WORK="$(mktemp -d /tmp/lifecycle-compile-time.XXXXXX)"
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
+git -C "$REPO" archive "$REV" lifecycle-core lifecycle-derive Cargo.toml Cargo.lock rust-toolchain.toml \
+  | tar -x -C "$WORK"
+echo "lifecycle-core and lifecycle-derive at $(git -C "$REPO" log -1 --format='%h %s' "$REV")" >&2
 
 gen() { # kind size dir
   python3 - "$1" "$2" "$3" <<'PY'
 import sys, os
 kind, size, root = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 os.makedirs(os.path.join(root, "src"), exist_ok=True)
+# 10 levels of size/10 services; each depends on 2 services of the level above. (A chain as
+# deep as the registry is long overflows rustc's drop-check recursion limit near 130 levels,
+# derived or hand-written alike: nested `Arc<Svc…>` fields.)
+width = max(size // 10, 1)
 def deps(k):
-    d = []
-    if k >= 1: d.append(k - 1)
-    if k >= 2 and k // 2 != k - 1: d.append(k // 2)
+    level, pos = divmod(k, width)
+    if level == 0:
+        return []
+    above = (level - 1) * width
+    d = [above + pos]
+    if width > 1:
+        d.append(above + (pos + 1) % width)
     return d
 out = ["#![allow(dead_code)]", "use std::sync::Arc;", "use std::sync::atomic::{AtomicU64, Ordering};", ""]
 if kind == "derived":
@@ -104,7 +118,7 @@ publish = false
 %s
 tokio = { version = "1.54", default-features = false, features = ["rt", "rt-multi-thread", "time", "sync", "macros"] }
 tokio-util = { version = "0.7.20", default-features = false, features = ["rt"] }
-""" % (kind, size, 'lifecycle-core = { path = "%s/lifecycle-core" }' % os.environ["REPO"] if kind == "derived" else ""))
+""" % (kind, size, 'lifecycle-core = { path = "../lifecycle-core" }' if kind == "derived" else ""))
 PY
 }
 
@@ -116,13 +130,9 @@ for s in "${SIZES[@]}"; do
     members+=("\"$kind-$s\"")
   done
 done
-{
-  echo "[workspace]"
-  echo "resolver = \"3\""
-  echo "members = [$(IFS=,; echo "${members[*]}")]"
-} > "$WORK/Cargo.toml"
-cp "$REPO/Cargo.lock" "$WORK/Cargo.lock" 2>/dev/null || true
-cp "$REPO/rust-toolchain.toml" "$WORK/" 2>/dev/null || true
+# The repo's workspace manifest (package defaults, dependency versions, lints), our members.
+members_line="members = [\"lifecycle-core\", \"lifecycle-derive\", $(IFS=,; echo "${members[*]}")]"
+sed -i "s|^members = .*|$members_line|" "$WORK/Cargo.toml"
 cd "$WORK"
 export CARGO_TARGET_DIR="$WORK/target" CARGO_INCREMENTAL=0
 
@@ -137,17 +147,19 @@ for s in "${SIZES[@]}"; do
   done
 done
 
-declare -A times
+declare -A times cpus
 for ((r = 0; r < RUNS; r++)); do
   for s in "${SIZES[@]}"; do
     for kind in derived hand; do
       touch "$kind-$s/src/lib.rs"
-      t0=$(date +%s.%N)
-      cargo build -q -p "$kind-$s"
-      t1=$(date +%s.%N)
-      t=$(echo "$t1 - $t0" | bc -l)
-      times[$kind-$s]+="$t "
-      printf 'run %d %-12s %6.2f s\n' "$r" "$kind-$s" "$t" >&2
+      # Wall time and CPU time (user + sys of cargo and rustc): CPU time is less disturbed by
+      # other load on this shared machine.
+      /usr/bin/time -f '%e %U %S' -o "$WORK/time.txt" cargo build -q -p "$kind-$s"
+      read -r wall user sys < "$WORK/time.txt"
+      cpu=$(echo "$user + $sys" | bc -l)
+      times[$kind-$s]+="$wall "
+      cpus[$kind-$s]+="$cpu "
+      printf 'run %d %-12s wall %6.2f s  cpu %6.2f s\n' "$r" "$kind-$s" "$wall" "$cpu" >&2
     done
   done
 done
@@ -156,12 +168,23 @@ stats() { # prints "median min max"
   tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.2f %.2f %.2f", m, a[1], a[NR]}'
 }
 
+ratios() { # per-round ratios of two space-separated lists
+  paste -d' ' <(echo "$1" | tr ' ' '\n' | grep -v '^$') <(echo "$2" | tr ' ' '\n' | grep -v '^$') \
+    | awk '{printf "%f ", $1 / $2}'
+}
+
 echo
-echo "| services | derived: s, median (min–max) | hand-written: s, median (min–max) | derived / hand-written |"
-echo "|---|---|---|---|"
+echo "lifecycle-core and lifecycle-derive at \`$(git -C "$REPO" log -1 --format=%h "$REV")\`; $RUNS runs per crate, kinds interleaved; median (min–max)."
+echo
+echo "| services | derived: wall s | hand-written: wall s | derived: CPU s | hand-written: CPU s | derived / hand-written (wall, CPU; median of per-round ratios) |"
+echo "|---|---|---|---|---|---|"
 for s in "${SIZES[@]}"; do
   read -r dm dmin dmax < <(echo "${times[derived-$s]}" | stats)
   read -r hm hmin hmax < <(echo "${times[hand-$s]}" | stats)
-  ratio=$(echo "$dm / $hm" | bc -l)
-  printf '| %d | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f× |\n' "$s" "$dm" "$dmin" "$dmax" "$hm" "$hmin" "$hmax" "$ratio"
+  read -r dc dcmin dcmax < <(echo "${cpus[derived-$s]}" | stats)
+  read -r hc hcmin hcmax < <(echo "${cpus[hand-$s]}" | stats)
+  read -r rw _ _ < <(ratios "${times[derived-$s]}" "${times[hand-$s]}" | stats)
+  read -r rc _ _ < <(ratios "${cpus[derived-$s]}" "${cpus[hand-$s]}" | stats)
+  printf '| %d | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f×, %.2f× |\n' \
+    "$s" "$dm" "$dmin" "$dmax" "$hm" "$hmin" "$hmax" "$dc" "$dcmin" "$dcmax" "$hc" "$hcmin" "$hcmax" "$rw" "$rc"
 done
