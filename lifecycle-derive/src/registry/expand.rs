@@ -243,12 +243,14 @@ fn provide_impls(model: &RegistryModel, cx: &Ident) -> Vec<TokenStream> {
             }
         };
         let keys = f.provides.iter().map(|key| {
-            let shared = Ident::new("shared", Span::mixed_site());
-            let concrete = Ident::new("concrete", Span::mixed_site());
-            // The coercion is its own statement at the key: a type that does not implement
-            // the trait is a plain mismatch there, not an error about a `?`.
-            let coerce = quote_spanned!(key.span()=> let #shared: ::std::sync::Arc<#key> = #concrete;);
-            quote_spanned! {key.span()=>
+            // The coercion is its own statement, every token at the key in one syntax
+            // context: a type that does not implement the trait is reported at the key.
+            let span = key.span();
+            let shared = Ident::new("lifecycle_shared", span);
+            let concrete = Ident::new("lifecycle_concrete", span);
+            let key_at = respan(&quote!(#key), span);
+            let coerce = quote_spanned!(span=> let #shared: ::std::sync::Arc<#key_at> = #concrete;);
+            quote_spanned! {span=>
                 #[automatically_derived]
                 impl #krate::Provide<#key> for #ident {
                     fn provide(#cx: &mut #krate::Resolver<Self>) -> ::core::result::Result<::std::sync::Arc<#key>, #krate::BuildError> {

@@ -135,11 +135,11 @@ fn hook_body(
     } else {
         quote_spanned!(method.span()=> Self::#method(self))
     };
-    let output = Ident::new("output", Span::mixed_site());
-    // The argument carries the return type's location: trait errors point there.
-    let argument = Ident::new("output", Span::mixed_site().located_at(hook.output_span));
+    // Every token of the conversion is at the return type, in the user's syntax context: a
+    // wrong return type is reported there (mixed contexts would move it to the attribute).
+    let output = Ident::new("lifecycle_output", hook.output_span);
     let convert = respan(convert, hook.output_span);
-    let convert = quote_spanned!(hook.output_span=> #convert(#argument));
+    let convert = quote_spanned!(hook.output_span=> #convert(#output));
     Some(quote!(async move {
         let #output = #call;
         #convert
@@ -153,36 +153,45 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
     let spec = &task.spec;
     let cfgs = &task.cfgs;
     let this = Ident::new("this", Span::mixed_site());
-    let shutdown = Ident::new("shutdown", Span::mixed_site());
-    // Converted through `ShutdownParam` at the parameter's type: a wrong type is reported
-    // there, in words, and any alias of `Shutdown` works.
-    let shutdown_arg = task.takes_shutdown.then(|| {
-        let span = task.shutdown_span.unwrap_or(span);
+    let shutdown_arg = task.shutdown_ty.as_ref().map(|ty| {
+        // Converted through `ShutdownParam`, named by the parameter's type: a wrong type is
+        // reported at it, in words, and any alias of `Shutdown` works.
+        let span = ty.span();
         let krate = respan(krate, span);
-        let shutdown = Ident::new("shutdown", Span::mixed_site().located_at(span));
-        quote_spanned!(span=> , #krate::__private::ShutdownParam::from_shutdown(#shutdown))
+        let ty = respan(&quote!(#ty), span);
+        let shutdown = Ident::new("lifecycle_shutdown", span);
+        quote_spanned!(span=> , <#ty as #krate::__private::ShutdownParam>::from_shutdown(#shutdown))
     });
-    let shutdown_param = if task.takes_shutdown {
-        quote!(#shutdown)
-    } else {
-        quote!(_)
+    let shutdown_param = match &task.shutdown_ty {
+        Some(ty) => {
+            let shutdown = Ident::new("lifecycle_shutdown", ty.span());
+            quote!(#shutdown)
+        }
+        None => quote!(_),
     };
-    let output = Ident::new("output", Span::mixed_site());
-    // The argument carries the return type's location: trait errors point there.
-    let argument = Ident::new("output", Span::mixed_site().located_at(task.output_span));
+    // Every token of the conversion is at the return type, in the user's syntax context: a
+    // wrong return type is reported there (mixed contexts would move it to the attribute).
+    let output = Ident::new("lifecycle_output", task.output_span);
     let convert = {
         let krate = respan(krate, task.output_span);
-        quote_spanned!(task.output_span=> #krate::__private::TaskReturn::into_task_result(#argument))
+        quote_spanned!(task.output_span=> #krate::__private::TaskReturn::into_task_result(#output))
+    };
+    let call = if task.blocking {
+        quote_spanned!(span=> Self::#method(&#this #shutdown_arg))
+    } else {
+        quote_spanned!(span=> #krate::__private::assert_send(Self::#method(&#this #shutdown_arg)).await)
+    };
+    let run = quote_spanned! {span=>
+        #[allow(clippy::let_unit_value)] // a task may return `()`
+        let #output = #call;
+        #convert
     };
     if task.blocking {
         quote_spanned! {span=>
             #(#cfgs)*
             {
                 let #this = ::core::clone::Clone::clone(self);
-                #spawner.spawn_blocking(#spec, move |#shutdown_param: #krate::Shutdown| {
-                    let #output = Self::#method(&#this #shutdown_arg);
-                    #convert
-                });
+                #spawner.spawn_blocking(#spec, move |#shutdown_param: #krate::Shutdown| { #run });
             }
         }
     } else {
@@ -192,10 +201,7 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
                 let #this = ::core::clone::Clone::clone(self);
                 #spawner.spawn(#spec, move |#shutdown_param: #krate::Shutdown| {
                     let #this = ::core::clone::Clone::clone(&#this);
-                    async move {
-                        let #output = #krate::__private::assert_send(Self::#method(&#this #shutdown_arg)).await;
-                        #convert
-                    }
+                    async move { #run }
                 });
             }
         }

@@ -47,13 +47,12 @@ pub(crate) struct Hook {
 pub(crate) struct Task {
     pub(crate) ident: Ident,
     pub(crate) blocking: bool,
-    /// Arity 2 (`&self, Shutdown`) rather than 1 (`&self`).
-    pub(crate) takes_shutdown: bool,
     /// `TaskSpec` construction.
     pub(crate) spec: TokenStream,
     pub(crate) output_span: Span,
-    /// Span of the `Shutdown` parameter's type, for type errors.
-    pub(crate) shutdown_span: Option<Span>,
+    /// Arity 2 (`&self, Shutdown`): the `Shutdown` parameter's type, as written (any alias of
+    /// `Shutdown`). `None` for arity 1, whose future is dropped at stop.
+    pub(crate) shutdown_ty: Option<Type>,
     /// The method's `#[cfg]` attributes: the task is spawned exactly when the method exists.
     pub(crate) cfgs: Vec<Attribute>,
 }
@@ -352,9 +351,9 @@ fn task(
         );
     }
     let takes_shutdown = !params.is_empty();
-    let shutdown_span = params.first().map(|p| match p {
-        FnArg::Typed(t) => t.ty.span(),
-        FnArg::Receiver(r) => r.span(),
+    let shutdown_ty = params.first().and_then(|p| match p {
+        FnArg::Typed(t) => Some((*t.ty).clone()),
+        FnArg::Receiver(_) => None,
     });
 
     match (sig.asyncness, blocking) {
@@ -408,10 +407,9 @@ fn task(
     callable.then(|| Task {
         ident: sig.ident.clone(),
         blocking,
-        takes_shutdown,
         spec,
         output_span,
-        shutdown_span,
+        shutdown_ty,
         cfgs: cfgs(&method.attrs),
     })
 }
