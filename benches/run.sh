@@ -32,18 +32,19 @@ BIN="$EXPORT/lifecycle-bench"
 cp "$CARGO_TARGET_DIR/release/lifecycle-bench" "$BIN"
 
 mkdir -p "$OUT"
-{
+[ -f "$OUT/ENV.md" ] || {
   echo "- revision: \`$COMMIT\` ($(git -C "$REPO" log -1 --format=%s "$REV"))"
   echo "- lifecycle-core last changed in: \`$(git -C "$REPO" log -1 --format='%h %s' "${CORE_REV:-$REV}" -- lifecycle-core)\`"
-  echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
   echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(free -g | awk '/Mem:/ {print $2}') GiB"
   echo "- $(rustc --version)"
 } > "$OUT/ENV.md"
+echo "- $(date -u '+%Y-%m-%d %H:%M UTC'): steps ${*:-all} of revision \`$COMMIT\`" >> "$OUT/ENV.md"
 
 steps=("$@")
 [ ${#steps[@]} -eq 0 ] && steps=(w1 w2 w3 w4 callgrind dhat)
 for step in "${steps[@]}"; do
   echo "== $step ($(date -u +%H:%M:%S))" >&2
+  echo "- before \`$step\` ($(date -u +%H:%M:%S)): load average $(cut -d' ' -f1-3 /proc/loadavg) (other sessions build on this machine)" >> "$OUT/ENV.md"
   case "$step" in
     w1) "$BIN" w1 --runs "${RUNS:-15}" --sizes "${SIZES:-1000,10000,100000}" --out "$OUT" 2> "$OUT/w1.log" ;;
     w2) "$BIN" w2 --runs "${RUNS:-15}" --out "$OUT" 2> "$OUT/w2.log" ;;
