@@ -4,6 +4,7 @@
 #
 #   benches/compile-time/run.sh [SIZE…]        env: REV (default HEAD), RUNS (default 3),
 #                                              KEEP=1 keeps the temp dir
+#   SUMMARY_FROM=LOG benches/compile-time/run.sh   re-prints the table from a run's log
 #
 # Generates, in a temp dir, one Cargo workspace with a crate per (kind, size), all depending on
 # lifecycle-core (derive feature on) exported from revision REV of this repo (so work in
@@ -17,6 +18,29 @@
 # taking the dependencies, one child token and one tracked task per service, start in
 # dependency order, cancel and wait at stop.
 set -euo pipefail
+
+# Markdown table from the per-run lines ("run R KIND-SIZE wall W s  cpu C s") of a log.
+summarize() {
+  python3 - "$1" <<'PY'
+import re, sys, statistics as st
+rows = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"run (\d+) (\w+)-(\d+)\s+wall\s+([\d.]+) s\s+cpu\s+([\d.]+) s", line)
+    if m:
+        r, kind, size, wall, cpu = int(m[1]), m[2], int(m[3]), float(m[4]), float(m[5])
+        rows.setdefault(size, {}).setdefault(kind, {})[r] = (wall, cpu)
+def f(v): return f"{st.median(v):.2f} ({min(v):.2f}–{max(v):.2f})"
+print("| services | derived: wall s | hand-written: wall s | derived: CPU s | hand-written: CPU s | derived / hand-written: wall, CPU (median of per-round ratios) |")
+print("|---|---|---|---|---|---|")
+for size in sorted(rows):
+    d, h = rows[size]["derived"], rows[size]["hand"]
+    rounds = sorted(set(d) & set(h))
+    rw = st.median(d[r][0] / h[r][0] for r in rounds)
+    rc = st.median(d[r][1] / h[r][1] for r in rounds)
+    print(f"| {size} | {f([d[r][0] for r in d])} | {f([h[r][0] for r in h])} | {f([d[r][1] for r in d])} | {f([h[r][1] for r in h])} | {rw:.2f}×, {rc:.2f}× |")
+PY
+}
+if [ -n "${SUMMARY_FROM:-}" ]; then summarize "$SUMMARY_FROM"; exit 0; fi
 
 REPO="$(cd "$(dirname "$0")/../.." && pwd)"
 SIZES=("$@")
@@ -147,7 +171,6 @@ for s in "${SIZES[@]}"; do
   done
 done
 
-declare -A times cpus
 for ((r = 0; r < RUNS; r++)); do
   for s in "${SIZES[@]}"; do
     for kind in derived hand; do
@@ -157,34 +180,9 @@ for ((r = 0; r < RUNS; r++)); do
       /usr/bin/time -f '%e %U %S' -o "$WORK/time.txt" cargo build -q -p "$kind-$s"
       read -r wall user sys < "$WORK/time.txt"
       cpu=$(echo "$user + $sys" | bc -l)
-      times[$kind-$s]+="$wall "
-      cpus[$kind-$s]+="$cpu "
-      printf 'run %d %-12s wall %6.2f s  cpu %6.2f s\n' "$r" "$kind-$s" "$wall" "$cpu" >&2
+      printf 'run %d %-12s wall %6.2f s  cpu %6.2f s\n' "$r" "$kind-$s" "$wall" "$cpu" | tee -a "$WORK/runs.log" >&2
     done
   done
 done
 
-stats() { # prints "median min max"
-  tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.2f %.2f %.2f", m, a[1], a[NR]}'
-}
-
-ratios() { # per-round ratios of two space-separated lists
-  paste -d' ' <(echo "$1" | tr ' ' '\n' | grep -v '^$') <(echo "$2" | tr ' ' '\n' | grep -v '^$') \
-    | awk '{printf "%f ", $1 / $2}'
-}
-
-echo
-echo "lifecycle-core and lifecycle-derive at \`$(git -C "$REPO" log -1 --format=%h "$REV")\`; $RUNS runs per crate, kinds interleaved; median (min–max)."
-echo
-echo "| services | derived: wall s | hand-written: wall s | derived: CPU s | hand-written: CPU s | derived / hand-written (wall, CPU; median of per-round ratios) |"
-echo "|---|---|---|---|---|---|"
-for s in "${SIZES[@]}"; do
-  read -r dm dmin dmax < <(echo "${times[derived-$s]}" | stats)
-  read -r hm hmin hmax < <(echo "${times[hand-$s]}" | stats)
-  read -r dc dcmin dcmax < <(echo "${cpus[derived-$s]}" | stats)
-  read -r hc hcmin hcmax < <(echo "${cpus[hand-$s]}" | stats)
-  read -r rw _ _ < <(ratios "${times[derived-$s]}" "${times[hand-$s]}" | stats)
-  read -r rc _ _ < <(ratios "${cpus[derived-$s]}" "${cpus[hand-$s]}" | stats)
-  printf '| %d | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f×, %.2f× |\n' \
-    "$s" "$dm" "$dmin" "$dmax" "$hm" "$hmin" "$hmax" "$dc" "$dcmin" "$dcmax" "$hc" "$hcmin" "$hcmax" "$rw" "$rc"
-done
+summarize "$WORK/runs.log"
