@@ -72,6 +72,7 @@ impl IntoHealth for bool {
     }
 }
 
+#[diagnostic::do_not_recommend]
 impl<E: Into<crate::BoxError>> IntoHealth for Result<(), E> {
     fn into_health(self) -> Health {
         match self {

@@ -413,7 +413,7 @@ async fn blocking_task_past_deadline_is_reported() {
     let running = registry.build().unwrap().start().await.unwrap();
     let probe_runs = running.get(id).unwrap().runs.clone();
     while probe_runs.load(Ordering::SeqCst) == 0 {
-        std::thread::sleep(Duration::from_millis(1)); // the blocking pool runs on real time
+        tokio::time::sleep(Duration::from_millis(1)).await;
     }
     let began = std::time::Instant::now();
     let report = running.stop().await;
@@ -712,4 +712,44 @@ async fn stop_through_a_handle_cancels_a_start_in_progress() {
     built.handle().stop().await;
     let err = built.start().await.unwrap_err();
     assert_eq!(err.error.phase, Phase::Cancelled);
+}
+
+// Guarantee 6: a periodic blocking task runs on the pool one run at a time while its schedule
+// stays async, so paused time keeps advancing between runs and the stop is immediate.
+#[tokio::test(start_paused = true)]
+async fn periodic_blocking_task_works_with_paused_time() {
+    struct Crunch(Arc<std::sync::atomic::AtomicU32>);
+    impl Service for Crunch {
+        const NAME: &'static str = "Crunch";
+        fn spawn_tasks(self: &Arc<Self>, tasks: &mut lifecycle_core::TaskSpawner<'_>) {
+            let runs = Arc::clone(&self.0);
+            tasks.spawn_blocking(
+                TaskSpec::periodic("crunch", Duration::from_secs(10)),
+                move |_| {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                },
+            );
+        }
+    }
+    let runs = Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let mut registry = DynRegistry::new();
+    registry.add(Arc::new(Crunch(Arc::clone(&runs))));
+    let running = registry.build().unwrap().start().await.unwrap();
+    for _ in 0..4 {
+        // Each run goes to the pool (real time); give it a moment, then advance virtual time.
+        while alive_tasks() > 2 {
+            tokio::task::yield_now().await;
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        tokio::time::sleep(Duration::from_secs(10)).await;
+    }
+    assert!(
+        runs.load(Ordering::SeqCst) >= 4,
+        "{} runs",
+        runs.load(Ordering::SeqCst)
+    );
+    let began = Instant::now();
+    let report = running.stop().await;
+    assert!(began.elapsed() < MS);
+    assert!(report.is_clean(), "{}", report.summary());
 }

@@ -36,7 +36,8 @@ pub(crate) struct TaskEntry {
     /// The spec (name, restart policy), read by the task when a run fails.
     pub(crate) spec: crate::TaskSpec,
     pub(crate) abort: AbortHandle,
-    pub(crate) blocking: bool,
+    /// For a blocking task: set while one of its runs is on the blocking pool.
+    pub(crate) blocking: Option<Arc<std::sync::atomic::AtomicBool>>,
 }
 
 /// A service's options as the engine keeps them: 8-byte durations (a node per service).

@@ -7,6 +7,7 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -219,14 +220,15 @@ impl Engine {
             let grace = (Instant::now() + ABORT_GRACE).min(deadline.max(Instant::now()));
             let _ = timeout_at(grace, node.tracker.wait()).await;
             for entry in lock(&node.tasks).iter() {
-                if !entry.abort.is_finished() {
-                    if entry.blocking {
-                        tasks
-                            .blocking_still_running
-                            .push(entry.spec.name.to_string());
-                    } else {
-                        tasks.still_running.push(entry.spec.name.to_string());
+                let name = || entry.spec.name.to_string();
+                match &entry.blocking {
+                    // A blocking run cannot be aborted: it goes on until its function returns.
+                    Some(in_run) if in_run.load(Ordering::Acquire) => {
+                        tasks.blocking_still_running.push(name());
                     }
+                    Some(_) => {}
+                    None if !entry.abort.is_finished() => tasks.still_running.push(name()),
+                    None => {}
                 }
             }
             tracing::warn!(service = %node.name, aborted = ?tasks.aborted, "tasks did not finish within stop_timeout");

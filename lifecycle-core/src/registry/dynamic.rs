@@ -39,6 +39,10 @@ impl<S: ?Sized> ServiceId<S> {
         self.index
     }
 
+    pub(crate) fn registry(&self) -> u64 {
+        self.registry
+    }
+
     /// Forgets the type.
     pub fn erase(self) -> ServiceId {
         ServiceId {

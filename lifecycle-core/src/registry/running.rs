@@ -260,11 +260,13 @@ impl RegistryHandle {
         self.engine.nodes.get(service as usize).map(|n| &*n.name)
     }
 
-    /// The service behind `id`, if it belongs to this registry.
+    /// The service behind `id`; `None` if the id belongs to another registry.
     pub fn get<S: Send + Sync + 'static>(&self, id: ServiceId<S>) -> Option<Arc<S>> {
+        if id.registry() != self.registry {
+            return None;
+        }
         let node = self.engine.nodes.get(id.index() as usize)?;
         let any: Arc<dyn Any + Send + Sync> = Arc::clone(&node.service).into_any();
-        let _ = self.registry;
         any.downcast::<S>().ok()
     }
 

@@ -212,6 +212,8 @@ impl TaskOutcome for () {
     }
 }
 
+// Not recommended in errors, so a bad error type gets the trait's own message.
+#[diagnostic::do_not_recommend]
 impl<E: Into<BoxError>> TaskOutcome for Result<(), E> {
     fn into_task_result(self) -> Result<(), BoxError> {
         self.map_err(Into::into)

@@ -1,11 +1,12 @@
 //! What a service's `spawn_tasks` receives: spawns each background task once, tracked.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use tracing::Instrument;
 
-use super::supervisor::{run_async, run_blocking};
+use super::supervisor::run_async;
 use super::{Shutdown, TaskOutcome, TaskSpec};
 use crate::engine::{Engine, TaskEntry, lock};
 use crate::events::ServiceIndex;
@@ -61,6 +62,15 @@ impl<'a> TaskSpawner<'a> {
         Fut: Future + Send + 'static,
         Fut::Output: TaskOutcome,
     {
+        self.spawn_entry(spec, make, None);
+    }
+
+    fn spawn_entry<F, Fut>(&mut self, spec: TaskSpec, make: F, blocking: Option<Arc<AtomicBool>>)
+    where
+        F: FnMut(Shutdown) -> Fut + Send + 'static,
+        Fut: Future + Send + 'static,
+        Fut::Output: TaskOutcome,
+    {
         let task = self.next_index();
         let node = self.engine.node(self.service);
         let span = tracing::info_span!("task", service = %node.name, task = %spec.name);
@@ -78,37 +88,68 @@ impl<'a> TaskSpawner<'a> {
         tasks.push(TaskEntry {
             spec,
             abort: handle.abort_handle(),
-            blocking: false,
+            blocking,
         });
     }
 
-    /// Spawns a blocking task on tokio's blocking pool. It cannot be aborted: it should check
+    /// Spawns a blocking task: each run goes to tokio's blocking pool, while its schedule,
+    /// backoff and supervision stay in an async task (so no pool thread is held between runs,
+    /// and paused-time tests keep auto-advancing). A run cannot be aborted: it should check
     /// [`Shutdown::is_cancelled`] and return; if it outlives the deadline it is reported.
     pub fn spawn_blocking<F, O>(&mut self, spec: TaskSpec, make: F)
     where
         F: FnMut(Shutdown) -> O + Send + 'static,
         O: TaskOutcome,
     {
-        let task = self.next_index();
-        let node = self.engine.node(self.service);
-        let shutdown = self.shutdown();
-        let token = node.tracker.token();
-        let schedule = spec.schedule;
-        let mut tasks = lock(&node.tasks);
-        let handle = tokio::task::spawn_blocking(move || {
-            let _tracked = token;
-            run_blocking(shutdown, task, schedule, make);
-        });
-        tasks.push(TaskEntry {
-            spec,
-            abort: handle.abort_handle(),
-            blocking: true,
-        });
+        let in_run = Arc::new(AtomicBool::new(false));
+        let tracker = self.engine.node(self.service).tracker.clone();
+        let make = Arc::new(Mutex::new(make));
+        let flag = Arc::clone(&in_run);
+        let run_on_pool = move |shutdown: Shutdown| {
+            let (make, flag, tracked) = (Arc::clone(&make), Arc::clone(&flag), tracker.token());
+            async move {
+                let run = tokio::task::spawn_blocking(move || {
+                    let _tracked = tracked;
+                    let _in_run = InRun::enter(&flag);
+                    let mut make = lock(&make);
+                    (*make)(shutdown).into_task_result()
+                });
+                match run.await {
+                    Ok(result) => result,
+                    Err(e) => match e.try_into_panic() {
+                        // Re-raised here so the supervisor catches it like any panic.
+                        Ok(payload) => std::panic::resume_unwind(payload),
+                        Err(_) => Err("the blocking run was cancelled".into()),
+                    },
+                }
+            }
+        };
+        self.spawn_entry(
+            spec.cancel(super::Cancel::Cooperative),
+            run_on_pool,
+            Some(in_run),
+        );
     }
 
     fn next_index(&mut self) -> u32 {
         let task = self.next_task;
         self.next_task += 1;
         task
+    }
+}
+
+/// Marks a blocking run as in progress for as long as it lasts (a panic included).
+struct InRun<'a>(&'a AtomicBool);
+
+impl<'a> InRun<'a> {
+    fn enter(flag: &'a AtomicBool) -> Self {
+        flag.store(true, Ordering::Release);
+        Self(flag)
+    }
+}
+
+impl Drop for InRun<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }

@@ -6,7 +6,7 @@
 
 use std::any::Any;
 use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
@@ -188,54 +188,6 @@ pub(crate) async fn run_async<F, Fut>(
                         biased;
                         () = token.cancelled() => return,
                         () = backoff => {}
-                    }
-                }
-            },
-            Step::Exit => return,
-        }
-    }
-}
-
-pub(crate) fn run_blocking<F, O>(shutdown: Shutdown, task: u32, schedule: Schedule, mut make: F)
-where
-    F: FnMut(Shutdown) -> O + Send + 'static,
-    O: TaskOutcome,
-{
-    let runtime = tokio::runtime::Handle::current();
-    let token = shutdown.token();
-    let mut sup = Supervisor::new(task, schedule);
-    let mut ticker = runtime.block_on(async { ticker(schedule) });
-    // Waits for `wait` unless cancelled first; true when cancelled.
-    let cancelled_before = |wait: std::pin::Pin<Box<dyn Future<Output = ()> + Send + '_>>| {
-        runtime.block_on(async {
-            tokio::select! {
-                biased;
-                () = token.cancelled() => true,
-                () = wait => false,
-            }
-        })
-    };
-    loop {
-        if let Some(ticker) = &mut ticker {
-            if cancelled_before(Box::pin(async {
-                ticker.tick().await;
-            })) {
-                return;
-            }
-        } else if token.is_cancelled() {
-            return;
-        }
-        let started = Instant::now();
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            make(shutdown.clone()).into_task_result()
-        }));
-        match sup.after_run(&shutdown, outcome, started) {
-            Step::Next => {}
-            Step::SleepThenRun(delay) => match &mut ticker {
-                Some(ticker) => ticker.reset_after(delay),
-                None => {
-                    if cancelled_before(Box::pin(tokio::time::sleep(delay))) {
-                        return;
                     }
                 }
             },
