@@ -12,9 +12,9 @@ pub trait Registry: Sized + 'static {
     /// The registry's name, for messages.
     const NAME: &'static str;
     /// Per-field construction slots (generated).
-    type Slots: Send;
+    type Slots;
     /// The services and values, each as an `Arc`, as the running registry exposes them.
-    type Services: Send + Sync + 'static;
+    type Services: 'static;
 }
 
 /// `Self` (a registry) has a field that provides `T`. One impl per field, generated.
