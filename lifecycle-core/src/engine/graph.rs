@@ -80,11 +80,13 @@ impl Graph {
         // Iterative DFS with colours: 0 white, 1 on stack, 2 done.
         let n = self.len();
         let mut colour = vec![0u8; n];
+        let mut stack: Vec<(ServiceIndex, usize)> = Vec::new();
         for root in 0..n {
             if colour[root] != 0 {
                 continue;
             }
-            let mut stack: Vec<(ServiceIndex, usize)> = vec![(root as ServiceIndex, 0)];
+            stack.clear();
+            stack.push((root as ServiceIndex, 0));
             colour[root] = 1;
             while let Some(&mut (node, ref mut next)) = stack.last_mut() {
                 let deps = self.deps(node);

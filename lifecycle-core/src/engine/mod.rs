@@ -216,7 +216,7 @@ impl RegistryOptions {
 /// Start-up timings as offsets from the beginning of start-up, per service.
 pub(crate) struct StartupRecord {
     pub(crate) total: Duration,
-    pub(crate) offsets: Box<[(Duration, Duration)]>,
+    pub(crate) offsets: Box<[(Nanos, Nanos)]>,
     pub(crate) order: Box<[ServiceIndex]>,
 }
 

@@ -13,7 +13,7 @@ use tracing::Instrument;
 use super::{Engine, ServiceTiming, StartupRecord, StartupReport, lock};
 use crate::error::{Panicked, TimedOut};
 use crate::events::ServiceIndex;
-use crate::task::TaskSpawner;
+use crate::task::{Nanos, TaskSpawner};
 use crate::{BoxError, Phase, ServiceError, StartError, State};
 
 /// Aborts everything if a start is dropped half-way, so no task outlives a lost start future.
@@ -142,7 +142,7 @@ impl Engine {
         // Kept compact (20 bytes a service); the report is built when someone asks.
         let offsets = times
             .iter()
-            .map(|&(from, to)| (from - began, to - began))
+            .map(|&(from, to)| (Nanos::new(from - began), Nanos::new(to - began)))
             .collect();
         *lock(&self.startup) = Some(StartupRecord {
             total: began.elapsed(),
@@ -209,7 +209,7 @@ impl Engine {
         let services = order
             .iter()
             .map(|&i| {
-                let (from, to) = offsets[i as usize];
+                let (from, to) = (offsets[i as usize].0.get(), offsets[i as usize].1.get());
                 ServiceTiming {
                     service: self.node(i).name.clone(),
                     began_after: from,
@@ -219,7 +219,10 @@ impl Engine {
             .collect();
         // Walk back from the last service to finish along its latest-finishing dependency.
         let mut critical_path = Vec::new();
-        let mut current = order.iter().copied().max_by_key(|&i| offsets[i as usize].1);
+        let mut current = order
+            .iter()
+            .copied()
+            .max_by_key(|&i| offsets[i as usize].1.get());
         while let Some(i) = current {
             critical_path.push(self.node(i).name.to_string());
             current = self
@@ -227,7 +230,7 @@ impl Engine {
                 .deps(i)
                 .iter()
                 .copied()
-                .max_by_key(|&d| offsets[d as usize].1);
+                .max_by_key(|&d| offsets[d as usize].1.get());
         }
         critical_path.reverse();
         StartupReport {

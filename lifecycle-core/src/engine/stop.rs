@@ -62,6 +62,8 @@ impl Engine {
         let mut cancelled: Vec<(ServiceIndex, Claim<'_>, Instant)> = Vec::new();
         let mut reports = Vec::new();
         loop {
+            // One clock read per sweep: every service cancelled in it began stopping now.
+            let now = Instant::now();
             while let Some(i) = ready.pop() {
                 let node = self.node(i);
                 let state = node.state.get();
@@ -69,7 +71,7 @@ impl Engine {
                 {
                     self.release_deps(i, member, &mut waiting_on, &mut ready);
                 } else if let Some(claim) = node.stop_report.try_claim(&self.stop_done) {
-                    cancelled.push((i, claim, self.begin_stop(i)));
+                    cancelled.push((i, claim, self.begin_stop(i, now)));
                 } else {
                     in_flight.push(Box::pin(self.stop_claimed_elsewhere(i, deadline)));
                 }
@@ -118,10 +120,12 @@ impl Engine {
         // Progress is measured by the runtime's count of live tasks: one atomic load.
         let metrics = tokio::runtime::Handle::current().metrics();
         let mut alive = metrics.num_alive_tasks();
+        let mut now = Instant::now();
         while let Some((i, _, _)) = queue.front() {
             if self.node(*i).tracker.is_empty() {
                 if let Some((i, claim, began)) = queue.pop_front() {
-                    let report = self.finish_stop(i, began, TaskOutcomes::default(), Vec::new());
+                    let outcomes = TaskOutcomes::default();
+                    let report = self.finish_stop(i, began, now, outcomes, Vec::new());
                     finished(i, claim.complete(report));
                 }
                 idle_turns = 0;
@@ -131,6 +135,7 @@ impl Engine {
                 break;
             }
             tokio::task::yield_now().await;
+            now = Instant::now();
             let now_alive = metrics.num_alive_tasks();
             if now_alive < alive {
                 idle_turns = 0;
@@ -174,12 +179,12 @@ impl Engine {
     }
 
     /// Cancel: the service's token (all its tasks see it) and its tracker closes.
-    fn begin_stop(&self, i: ServiceIndex) -> Instant {
+    fn begin_stop(&self, i: ServiceIndex, now: Instant) -> Instant {
         let node = self.node(i);
         self.set_state(i, State::Stopping);
         node.token.cancel();
         node.tracker.close();
-        Instant::now()
+        now
     }
 
     /// Another stop (an escalation's) has claimed this service: wait for its report, or take
@@ -195,7 +200,7 @@ impl Engine {
                 return (i, report);
             }
             if let Some(claim) = node.stop_report.try_claim(&self.stop_done) {
-                let began = self.begin_stop(i);
+                let began = self.begin_stop(i, Instant::now());
                 return self.stop_slow(i, claim, began, deadline).await;
             }
         }
@@ -240,7 +245,7 @@ impl Engine {
             tracing::error!(service = %node.name, error = %e, "stop hook failed");
             errors.push(Arc::new(e));
         }
-        let report = self.finish_stop(i, began, tasks, errors);
+        let report = self.finish_stop(i, began, Instant::now(), tasks, errors);
         (i, claim.complete(report))
     }
 
@@ -249,6 +254,7 @@ impl Engine {
         &self,
         i: ServiceIndex,
         began: Instant,
+        now: Instant,
         tasks: TaskOutcomes,
         mut errors: Vec<Arc<ServiceError>>,
     ) -> Arc<StopReport> {
@@ -266,7 +272,7 @@ impl Engine {
         let report = StopReport {
             service: node.name.clone(),
             state: node.state.get(),
-            duration: began.elapsed(),
+            duration: now.saturating_duration_since(began),
             tasks_aborted: tasks.aborted,
             tasks_still_running: tasks.still_running,
             blocking_still_running: tasks.blocking_still_running,
