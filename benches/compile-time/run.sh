@@ -185,4 +185,7 @@ for ((r = 0; r < RUNS; r++)); do
   done
 done
 
+echo
+echo "lifecycle-core and lifecycle-derive at \`$(git -C "$REPO" log -1 --format=%h "$REV")\`; $RUNS rounds per crate, kinds interleaved; median (min–max)."
+echo
 summarize "$WORK/runs.log"
