@@ -140,8 +140,9 @@ fn hook_body(
     let output = Ident::new("lifecycle_output", hook.output_span);
     let convert = respan(convert, hook.output_span);
     let convert = quote_spanned!(hook.output_span=> #convert(#output));
+    // Annotated (`: _`) so `unit_bindings` stays quiet for hooks returning `()`.
     Some(quote!(async move {
-        let #output = #call;
+        let #output: _ = #call;
         #convert
     }))
 }
@@ -182,8 +183,9 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
         quote_spanned!(span=> #krate::__private::assert_send(Self::#method(&#this #shutdown_arg)).await)
     };
     let run = quote_spanned! {span=>
-        #[allow(clippy::let_unit_value)] // a task may return `()`
-        let #output = #call;
+        // A task may return `()`: annotated so neither `unit_bindings` nor clippy complains.
+        #[allow(clippy::let_unit_value)]
+        let #output: _ = #call;
         #convert
     };
     if task.blocking {
