@@ -13,6 +13,7 @@
     missing_copy_implementations,
     unused_import_braces,
     let_underscore_drop,
+    unit_bindings,
     redundant_lifetimes,
     elided_lifetimes_in_paths,
     explicit_outlives_requirements,

@@ -1,4 +1,4 @@
-//! A blocking task returning `()` under `#![deny(unit_bindings)]` (allow-by-default, but
+//! Hooks and tasks returning `()` under `#![deny(unit_bindings)]` (allow-by-default, but
 //! users deny it): the expansion must not bind a `()` at the user's tokens.
 #![deny(unit_bindings)]
 
