@@ -107,7 +107,7 @@ impl Engine {
         deadline: Instant,
         mut finished: impl FnMut(ServiceIndex, Arc<StopReport>),
     ) {
-        const IDLE_TURNS: u32 = 3;
+        const IDLE_TURNS: u32 = 16;
         let mut idle_turns = 0;
         let mut queue = std::collections::VecDeque::with_capacity(cancelled.len());
         for (i, claim, began) in cancelled.drain(..) {
