@@ -34,7 +34,8 @@ struct TaskOutcomes {
     children_aborted: usize,
 }
 
-type StopFuture<'a> = BoxFuture<'a, (ServiceIndex, Arc<StopReport>)>;
+/// One or more services' stops (the drain of the fast path finishes many in one future).
+type StopFuture<'a> = BoxFuture<'a, Vec<(ServiceIndex, Arc<StopReport>)>>;
 
 impl Engine {
     /// Stops the services in `member` in reverse dependency order. Services never started (or
@@ -73,7 +74,8 @@ impl Engine {
                 } else if let Some(claim) = node.stop_report.try_claim(&self.stop_done) {
                     cancelled.push((i, claim, self.begin_stop(i, now)));
                 } else {
-                    in_flight.push(Box::pin(self.stop_claimed_elsewhere(i, deadline)));
+                    let elsewhere = self.stop_claimed_elsewhere(i, deadline);
+                    in_flight.push(Box::pin(async move { vec![elsewhere.await] }));
                 }
             }
             if !cancelled.is_empty() {
@@ -87,19 +89,21 @@ impl Engine {
                 }
             }
             // One task drives many tokio futures here: the coop budget would make it thrash.
-            let Some((i, report)) = tokio::task::unconstrained(in_flight.next()).await else {
+            let Some(stopped) = tokio::task::unconstrained(in_flight.next()).await else {
                 break;
             };
-            reports.push(report);
-            self.release_deps(i, member, &mut waiting_on, &mut ready);
+            for (i, report) in stopped {
+                reports.push(report);
+                self.release_deps(i, member, &mut waiting_on, &mut ready);
+            }
         }
         reports
     }
 
     /// The fast path. Services with a stop hook go to the slow path at once. The others are
     /// finished in cancellation order as their trackers empty, yielding to let their tasks
-    /// run; once no task has ended for a few turns, the rest take the slow path (which bounds
-    /// them by `stop_timeout`).
+    /// run; once no task has ended for a few turns, the rest are drained by one future that
+    /// waits for each tracker in turn (a timer only while one is pending).
     async fn finish_cancelled<'a>(
         &'a self,
         cancelled: &mut Vec<(ServiceIndex, Claim<'a>, Instant)>,
@@ -107,7 +111,7 @@ impl Engine {
         deadline: Instant,
         mut finished: impl FnMut(ServiceIndex, Arc<StopReport>),
     ) {
-        const IDLE_TURNS: u32 = 16;
+        const IDLE_TURNS: u32 = 3;
         let mut idle_turns = 0;
         let mut queue = std::collections::VecDeque::with_capacity(cancelled.len());
         for (i, claim, began) in cancelled.drain(..) {
@@ -144,9 +148,37 @@ impl Engine {
             }
             alive = now_alive;
         }
-        for (i, claim, began) in queue {
-            in_flight.push(self.slow(i, claim, began, deadline));
+        if !queue.is_empty() {
+            in_flight.push(Box::pin(self.drain(queue, deadline)));
         }
+    }
+
+    /// Finishes cancelled services without stop hooks in order: each tracker is awaited until
+    /// that service's own deadline (absolute, so waiting in turn costs no extra time); one that
+    /// is not done by then takes the slow path (abort, report).
+    async fn drain<'a>(
+        &'a self,
+        queue: std::collections::VecDeque<(ServiceIndex, Claim<'a>, Instant)>,
+        deadline: Instant,
+    ) -> Vec<(ServiceIndex, Arc<StopReport>)> {
+        let mut stopped = Vec::with_capacity(queue.len());
+        for (i, claim, began) in queue {
+            let node = self.node(i);
+            let grace_until = (began + node.options.stop_timeout()).min(deadline);
+            if timeout_at(grace_until, node.tracker.wait()).await.is_ok() {
+                let report = self.finish_stop(
+                    i,
+                    began,
+                    Instant::now(),
+                    TaskOutcomes::default(),
+                    Vec::new(),
+                );
+                stopped.push((i, claim.complete(report)));
+            } else {
+                stopped.push(self.stop_slow(i, claim, began, deadline).await);
+            }
+        }
+        stopped
     }
 
     fn slow<'a>(
@@ -157,7 +189,8 @@ impl Engine {
         deadline: Instant,
     ) -> StopFuture<'a> {
         let span = tracing::info_span!("stop", service = %self.node(i).name);
-        Box::pin(self.stop_slow(i, claim, began, deadline).instrument(span))
+        let stop = self.stop_slow(i, claim, began, deadline).instrument(span);
+        Box::pin(async move { vec![stop.await] })
     }
 
     fn release_deps(
