@@ -188,7 +188,4 @@ pub enum RunError {
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signal(#[source] std::io::Error),
-    /// Graceful stop finished, but some services reported errors.
-    #[error("stop finished with errors: {}", .0.summary())]
-    Stop(crate::RegistryStopReport),
 }

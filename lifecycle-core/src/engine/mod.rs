@@ -363,6 +363,18 @@ impl Engine {
             .clone()
     }
 
+    /// `Err` naming the service whose failure shut the registry down, if one did.
+    pub(crate) fn escalation(&self) -> Result<(), crate::RunError> {
+        match lock(&self.escalated).as_ref() {
+            Some(e) => Err(crate::RunError::Escalated(ServiceError::new(
+                e.service.clone(),
+                e.phase,
+                e.source.to_string().into(),
+            ))),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn is_stopped(&self) -> bool {
         self.stop_all.initialized()
     }

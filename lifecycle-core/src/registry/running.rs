@@ -9,7 +9,7 @@ use futures_util::FutureExt;
 use futures_util::future::join_all;
 use tokio::task::JoinHandle;
 
-use crate::engine::{Engine, StartupReport, lock};
+use crate::engine::{Engine, StartupReport};
 use crate::events::{Event, ServiceIndex};
 use crate::{Health, HealthReport, RegistryStopReport, RunError, ServiceHealth, ServiceId, State};
 
@@ -114,14 +114,7 @@ impl RunningRegistry {
         if let Some(control) = self.control.take() {
             let _ = control.await;
         }
-        match &report.escalated {
-            Some(e) => Err(RunError::Escalated(crate::ServiceError::new(
-                e.service.clone(),
-                e.phase,
-                e.source.to_string().into(),
-            ))),
-            None => Ok(report),
-        }
+        engine.escalation().map(|()| report)
     }
 
     /// See [`RegistryHandle::state`].
@@ -146,11 +139,7 @@ impl RunningRegistry {
 
     /// See [`RegistryHandle::service_name`].
     pub fn service_name(&self, service: ServiceIndex) -> Option<&str> {
-        self.handle
-            .engine
-            .nodes
-            .get(service as usize)
-            .map(|n| &*n.name)
+        self.handle.service_name(service)
     }
 
     /// See [`RegistryHandle::subscribe`].
@@ -165,12 +154,12 @@ impl RunningRegistry {
 
     /// The dependency graph in Graphviz DOT.
     pub fn to_dot(&self) -> String {
-        crate::graph::to_dot(&self.handle.engine)
+        self.handle.to_dot()
     }
 
     /// The dependency graph as a Mermaid flowchart.
     pub fn to_mermaid(&self) -> String {
-        crate::graph::to_mermaid(&self.handle.engine)
+        self.handle.to_mermaid()
     }
 }
 
@@ -227,14 +216,7 @@ impl RegistryHandle {
     /// Completes when the registry has stopped; an error if a service escalated.
     pub async fn wait(&self) -> Result<(), RunError> {
         self.engine.stopped.cancelled().await;
-        match lock(&self.engine.escalated).as_ref() {
-            Some(e) => Err(RunError::Escalated(crate::ServiceError::new(
-                e.service.clone(),
-                e.phase,
-                e.source.to_string().into(),
-            ))),
-            None => Ok(()),
-        }
+        self.engine.escalation()
     }
 
     /// Whether the registry has stopped (or was aborted).
