@@ -105,6 +105,7 @@
 
 extern crate self as lifecycle_core;
 
+mod control;
 mod engine;
 mod error;
 pub mod events;
@@ -121,18 +122,19 @@ pub mod testing;
 
 pub use engine::{RegistryOptions, RegistryStopReport, ServiceTiming, StartupReport, StopReport};
 pub use error::{
-    BoxError, BuildError, Panicked, Phase, RunError, ServiceError, StartError, TimedOut,
+    BoxError, BuildError, InvalidTaskSpec, Panicked, Phase, RunError, ServiceError, StartError,
+    TaskError, TimedOut, find_source,
 };
 pub use events::{Event, ServiceIndex};
 pub use health::{Health, HealthReport, IntoHealth, ServiceHealth};
 pub use registry::{
-    Built, BuiltRegistry, DynRegistry, FromRegistry, Provide, Registry, RegistryHandle, Resolver,
-    Running, RunningRegistry, ServiceId, Slot,
+    Built, DynRegistry, FromRegistry, Provide, Registry, RegistryHandle, Resolver, Running,
+    ServiceId, Slot,
 };
 pub use service::{Dependency, Escalation, Service, ServiceOptions};
 pub use state::{State, StateCell};
 pub use task::{Cancel, Restart, Shutdown, TaskOutcome, TaskSpawner, TaskSpec};
-/// Re-exported from tokio-util: [`BuiltRegistry::start_until`] takes one.
+/// Re-exported from tokio-util: [`Built::start_until`] takes one.
 pub use tokio_util::sync::CancellationToken;
 
 #[cfg(feature = "derive")]
@@ -146,6 +148,7 @@ pub mod __private {
         Shareable, ShutdownParam, TaskBlock, TaskReturn, add_service, assert_declares_tasks,
         assert_send, assert_shareable,
     };
+    pub use crate::service::generic_name;
     pub use std::any::TypeId;
     pub use std::future::Future;
     pub use std::sync::Arc;

@@ -6,7 +6,6 @@ mod shutdown;
 mod spawner;
 mod supervisor;
 
-use std::borrow::Cow;
 use std::time::Duration;
 
 pub(crate) use policy::{Decision, Policy};
@@ -91,7 +90,7 @@ pub(crate) enum Schedule {
 /// ```
 #[derive(Debug, Clone)]
 pub struct TaskSpec {
-    pub(crate) name: Cow<'static, str>,
+    pub(crate) name: &'static str,
     pub(crate) schedule: Schedule,
     pub(crate) restart: Restart,
     pub(crate) max_restarts: Option<u32>,
@@ -104,9 +103,9 @@ pub struct TaskSpec {
 
 impl TaskSpec {
     /// A long-running task, not restarted by default (`Restart::Never`), stopped cooperatively.
-    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(name: &'static str) -> Self {
         Self {
-            name: name.into(),
+            name,
             schedule: Schedule::Continuous,
             restart: Restart::Never,
             max_restarts: None,
@@ -119,8 +118,9 @@ impl TaskSpec {
     }
 
     /// A task run every `period` (first run at once; missed ticks are delayed, not bursted).
+    /// `Duration::MAX` means "never again after the first run"; zero is rejected at start.
     /// A failed run delays the next one by the backoff (`Restart::OnFailure` by default).
-    pub fn periodic(name: impl Into<Cow<'static, str>>, period: Duration) -> Self {
+    pub fn periodic(name: &'static str, period: Duration) -> Self {
         Self {
             schedule: Schedule::Every {
                 period: Nanos::new(period),
@@ -132,8 +132,28 @@ impl TaskSpec {
     }
 
     /// The task's name.
-    pub fn name(&self) -> &str {
-        &self.name
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Rejects what the derive rejects at compile time: a zero `within` window for
+    /// `max_restarts`, and a zero period. Checked when the service starts: its start fails.
+    pub(crate) fn validate(&self) -> Result<(), crate::error::InvalidTaskSpec> {
+        let problem = if self.max_restarts.is_some() && self.within.get().is_zero() {
+            Some("`max_restarts` needs a non-zero `within` window")
+        } else if matches!(self.schedule, Schedule::Every { period, .. } if period.get().is_zero())
+        {
+            Some("a periodic task needs a non-zero period")
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => Err(crate::error::InvalidTaskSpec {
+                task: self.name,
+                problem,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Delays a periodic task's first run. No effect on long-running tasks.
