@@ -140,6 +140,13 @@ pub use tokio_util::sync::CancellationToken;
 #[cfg(feature = "derive")]
 pub use lifecycle_derive::{Registry, Service, background_task, health, on_start, on_stop, tasks};
 
+/// Not public API: the synchronous cores that `tests/loom.rs` models.
+#[cfg(lifecycle_loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::control::handover::{Handover, Outcome, StopAction};
+}
+
 /// Not public API: what macro expansions call. May change in any release.
 #[doc(hidden)]
 pub mod __private {

@@ -56,7 +56,10 @@ const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(2);
 const STUCK_STOP_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// How the test asks for the stop: `Some(ms)` first drops a stop caller after `ms`.
-fn check(spec: Vec<(Vec<usize>, Fault, u64)>, drop_caller_after: Option<u64>) -> Result<(), TestCaseError> {
+fn check(
+    spec: Vec<(Vec<usize>, Fault, u64)>,
+    drop_caller_after: Option<u64>,
+) -> Result<(), TestCaseError> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .start_paused(true)
@@ -172,7 +175,9 @@ fn check(spec: Vec<(Vec<usize>, Fault, u64)>, drop_caller_after: Option<u64>) ->
                 };
                 if let Some(ms) = drop_caller_after {
                     // A caller that gives up mid-stop: nothing is cancelled or repeated.
-                    let _ = tokio::time::timeout(Duration::from_millis(ms), running.handle().stop()).await;
+                    let _ =
+                        tokio::time::timeout(Duration::from_millis(ms), running.handle().stop())
+                            .await;
                 }
                 let report = running.stop().await;
                 prop_assert!(
@@ -185,7 +190,10 @@ fn check(spec: Vec<(Vec<usize>, Fault, u64)>, drop_caller_after: Option<u64>) ->
                     prop_assert_eq!(*s, State::Stopped);
                 }
                 for probe in &probes {
-                    prop_assert!(probe.stops.load(std::sync::atomic::Ordering::SeqCst) <= 1, "on_stop ran twice");
+                    prop_assert!(
+                        probe.stops.load(std::sync::atomic::Ordering::SeqCst) <= 1,
+                        "on_stop ran twice"
+                    );
                 }
                 // Every stuck task is cut at its own stop_timeout (or the registry's deadline,
                 // whichever comes first), to the millisecond of virtual time.
@@ -198,7 +206,8 @@ fn check(spec: Vec<(Vec<usize>, Fault, u64)>, drop_caller_after: Option<u64>) ->
                         let Some(stopping) = stopping_at.lock().unwrap()[i] else {
                             return Err(TestCaseError::fail(format!("s{i} never stopped")));
                         };
-                        let expected = (stopping + STUCK_STOP_TIMEOUT).min(deadline.max(stopping)) - stopping;
+                        let expected =
+                            (stopping + STUCK_STOP_TIMEOUT).min(deadline.max(stopping)) - stopping;
                         let service = report.service(&format!("s{i}")).unwrap();
                         prop_assert_eq!(&service.tasks_aborted, &["stuck"]);
                         prop_assert!(
@@ -214,7 +223,9 @@ fn check(spec: Vec<(Vec<usize>, Fault, u64)>, drop_caller_after: Option<u64>) ->
             Err(error) => {
                 // A stop requested from inside during start-up cancels it.
                 let requested_stop = error.error.phase == lifecycle_core::Phase::Cancelled
-                    && spec.iter().any(|(_, f, _)| matches!(f, Fault::RequestsStop));
+                    && spec
+                        .iter()
+                        .any(|(_, f, _)| matches!(f, Fault::RequestsStop));
                 prop_assert!(
                     any_start_fault || requested_stop,
                     "start failed without an injected start fault: {}",

@@ -3,15 +3,18 @@
 //! the one shared outcome, so dropping a caller never cancels, repeats or restarts anything,
 //! and a stop requested from inside the registry's own tasks completes.
 
+pub(crate) mod handover;
+
 use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::engine::{Engine, StopScheduler, deadline_after, lock};
+use crate::engine::{Engine, StopScheduler, deadline_after};
 use crate::events::{Event, ServiceIndex};
 use crate::{Escalation, Phase, RegistryStopReport, ServiceError, StartError, State, StopReport};
+use handover::StopAction;
 
 /// What handles and tasks ask of the control task.
 #[derive(Debug)]
@@ -20,16 +23,6 @@ pub(crate) enum Command {
     Stop { skip_drain: bool },
     /// A service failed past its policy (its failure is recorded on its node).
     Escalate(ServiceIndex),
-}
-
-/// Whether the control task runs.
-pub(crate) enum ControlSlot {
-    /// Built, not started: commands wait in the channel.
-    Idle(mpsc::UnboundedReceiver<Command>),
-    /// The control task owns the receiver.
-    Running,
-    /// Stopped (or stopped before it started, or aborted).
-    Done,
 }
 
 /// The registry-level phase, as handles read it.
@@ -64,11 +57,8 @@ impl Engine {
     /// Asks for a stop; returns at once. Before start-up, the registry is stopped right here
     /// (there is nothing to stop) and a later start starts nothing.
     pub(crate) fn request_stop(&self, skip_drain: bool) {
-        let mut slot = lock(&self.control);
-        match &*slot {
-            ControlSlot::Idle(_) => {
-                *slot = ControlSlot::Done;
-                drop(slot);
+        match self.control.stop() {
+            StopAction::StoppedBeforeStart => {
                 self.publish(RegistryStopReport {
                     duration: std::time::Duration::ZERO,
                     services: Vec::new(),
@@ -76,10 +66,10 @@ impl Engine {
                     aborted: false,
                 });
             }
-            ControlSlot::Running => {
+            StopAction::SendToControl => {
                 let _ = self.commands.send(Command::Stop { skip_drain });
             }
-            ControlSlot::Done => {}
+            StopAction::Nothing => {}
         }
     }
 
@@ -88,17 +78,11 @@ impl Engine {
         self: &Arc<Self>,
         cancel: CancellationToken,
     ) -> Result<(tokio::task::JoinHandle<()>, oneshot::Receiver<StartOutcome>), StartError> {
-        let mut slot = lock(&self.control);
-        let rx = match std::mem::replace(&mut *slot, ControlSlot::Running) {
-            ControlSlot::Idle(rx) => rx,
-            other => {
-                *slot = other;
-                return Err(cancelled_start(
-                    "the registry was stopped before start-up began",
-                ));
-            }
+        let Some(rx) = self.control.launch() else {
+            return Err(cancelled_start(
+                "the registry was stopped before start-up began",
+            ));
         };
-        drop(slot);
         let (tx, started) = oneshot::channel();
         let control = tokio::spawn(Arc::clone(self).control(rx, cancel, tx));
         Ok((control, started))
@@ -239,7 +223,7 @@ impl<'e> Run<'e> {
             escalated: None,
             aborted: false,
         });
-        *lock(&engine.control) = ControlSlot::Done;
+        engine.control.finish();
         reports
     }
 
@@ -274,7 +258,7 @@ impl<'e> Run<'e> {
             }
         }
         let began = self.stopping.map_or_else(Instant::now, |(_, began)| began);
-        *lock(&engine.control) = ControlSlot::Done;
+        engine.control.finish();
         engine.publish(RegistryStopReport {
             duration: began.elapsed(),
             services: self.reports,

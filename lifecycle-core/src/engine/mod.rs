@@ -10,7 +10,7 @@ mod stop;
 
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::task::{AbortHandle, JoinSet};
@@ -23,7 +23,8 @@ pub(crate) use graph::Graph;
 pub use report::{RegistryStopReport, ServiceTiming, StartupReport, StopReport};
 pub(crate) use stop::StopScheduler;
 
-use crate::control::{Command, ControlSlot, RegistryPhase};
+use crate::control::handover::{Handover, Outcome};
+use crate::control::{Command, RegistryPhase};
 use crate::error::TaskError;
 use crate::events::{Event, EventSink, ServiceIndex};
 use crate::task::Nanos;
@@ -292,11 +293,11 @@ pub(crate) struct Engine {
     /// Commands to the control task (buffered before it runs).
     pub(crate) commands: tokio::sync::mpsc::UnboundedSender<Command>,
     /// Whether the control task runs, and its receiver until it does.
-    pub(crate) control: Mutex<ControlSlot>,
+    pub(crate) control: Handover<tokio::sync::mpsc::UnboundedReceiver<Command>>,
     /// Registry-level phase, written by the control task (and by a stop before start).
     pub(crate) phase: AtomicU8,
     /// The one stop report, set once, before `stopped` is cancelled.
-    pub(crate) outcome: OnceLock<Arc<RegistryStopReport>>,
+    pub(crate) outcome: Outcome<RegistryStopReport>,
     /// Cancelled when the registry has fully stopped (or was aborted).
     pub(crate) stopped: CancellationToken,
     /// Cancelled when a stop was requested (the drain began).
@@ -316,9 +317,9 @@ impl Engine {
             seed: options.seed,
             events: EventSink::new(options.event_capacity, options.observers),
             commands: tx,
-            control: Mutex::new(ControlSlot::Idle(rx)),
+            control: Handover::new(rx),
             phase: AtomicU8::new(RegistryPhase::Built as u8),
-            outcome: OnceLock::new(),
+            outcome: Outcome::default(),
             stopped: CancellationToken::new(),
             draining: CancellationToken::new(),
             startup: Mutex::new(None),
@@ -437,13 +438,13 @@ impl Engine {
                 "{why}: abort requested for tasks still running; stop hooks skipped"
             );
         }
-        *lock(&self.control) = ControlSlot::Done;
+        self.control.finish();
         self.publish(RegistryStopReport::aborted());
     }
 
     /// Publishes the one stop outcome (the first wins) and wakes every waiter.
     pub(crate) fn publish(&self, report: RegistryStopReport) {
-        let _ = self.outcome.set(Arc::new(report));
+        self.outcome.publish(report);
         self.set_phase(RegistryPhase::Stopped);
         self.draining.cancel();
         if !self.stopped.is_cancelled() {
@@ -457,7 +458,6 @@ impl Engine {
         self.stopped.cancelled().await;
         self.outcome
             .get()
-            .cloned()
             .unwrap_or_else(|| Arc::new(RegistryStopReport::aborted()))
     }
 }
