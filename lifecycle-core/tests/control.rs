@@ -841,3 +841,100 @@ async fn a_registry_stop_during_a_stop_dependents_escalation_wins() {
     assert_eq!(report.service("failing").unwrap().state, State::Failed);
     assert_no_tasks_alive().await;
 }
+
+// ------------------------------------------------------------------ programs that end
+
+#[tokio::test(start_paused = true)]
+async fn a_task_with_on_exit_stop_ends_the_program_when_its_work_is_done() {
+    let mut registry = DynRegistry::new();
+    registry.add_named(
+        "import",
+        Arc::new(Svc::<true>::new().task(
+            TaskSpec::new("load").on_exit(lifecycle_core::OnExit::Stop),
+            |_| async {
+                tokio::time::sleep(Duration::from_secs(3)).await;
+                Ok(())
+            },
+        )),
+    );
+    registry.add_named(
+        "server",
+        Arc::new(
+            Svc::<true>::new().task(TaskSpec::new("serve"), |s| async move {
+                s.cancelled().await;
+                Ok(())
+            }),
+        ),
+    );
+    let began = Instant::now();
+    let report = registry
+        .build()
+        .unwrap()
+        .run_until(std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(began.elapsed(), Duration::from_secs(3));
+    assert!(report.is_clean());
+
+    // A failure is not a normal end: the escalation applies instead.
+    let mut registry = DynRegistry::new();
+    registry.add(Arc::new(Svc::<true>::new().task(
+        TaskSpec::new("load").on_exit(lifecycle_core::OnExit::Stop),
+        |_| async { Err(DiskFull("/in").into()) },
+    )));
+    let outcome = registry
+        .build()
+        .unwrap()
+        .run_until(std::future::pending())
+        .await;
+    assert!(matches!(outcome, Err(RunError::Escalated { .. })));
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_when_idle_stops_once_every_task_has_finished() {
+    let options = RegistryOptions::default().stop_when_idle(true);
+    let mut registry = DynRegistry::with_options(options);
+    for (name, secs) in [("a", 1), ("b", 4), ("c", 2)] {
+        registry.add_named(
+            name,
+            Arc::new(
+                Svc::<true>::new().task(TaskSpec::new("work"), move |_| async move {
+                    tokio::time::sleep(Duration::from_secs(secs)).await;
+                    Ok(())
+                }),
+            ),
+        );
+    }
+    // A task finishing during start-up does not stop it half-way.
+    registry.add_named(
+        "slow-start",
+        Arc::new(Svc::<true>::new().on_start(|| async {
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            Ok(())
+        })),
+    );
+    let began = Instant::now();
+    let report = registry
+        .build()
+        .unwrap()
+        .run_until(std::future::pending())
+        .await
+        .unwrap();
+    assert_eq!(
+        began.elapsed(),
+        Duration::from_secs(4),
+        "when the last task (b) finished"
+    );
+    assert_eq!(report.services.len(), 4);
+
+    // No task at all: stops right after start-up.
+    let mut registry = DynRegistry::with_options(RegistryOptions::default().stop_when_idle(true));
+    registry.add(Arc::new(Svc::<true>::new()));
+    let report = registry
+        .build()
+        .unwrap()
+        .run_until(std::future::pending())
+        .await
+        .unwrap();
+    assert!(report.is_clean());
+}

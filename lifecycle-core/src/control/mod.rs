@@ -191,6 +191,8 @@ impl<'e> Run<'e> {
                     }
                     engine.set_phase(crate::control::RegistryPhase::Running);
                     engine.emit_registry(Event::StartupFinished);
+                    // Tasks that all finished during start-up end a `stop_when_idle` program.
+                    engine.maybe_idle();
                     return Ok(());
                 }
             }

@@ -183,6 +183,7 @@ pub struct RegistryOptions {
     pub(crate) health_timeout: Duration,
     pub(crate) event_capacity: usize,
     pub(crate) observers: Vec<crate::events::Observer>,
+    pub(crate) stop_when_idle: bool,
 }
 
 impl std::fmt::Debug for RegistryOptions {
@@ -194,6 +195,7 @@ impl std::fmt::Debug for RegistryOptions {
             .field("health_timeout", &self.health_timeout)
             .field("event_capacity", &self.event_capacity)
             .field("observers", &self.observers.len())
+            .field("stop_when_idle", &self.stop_when_idle)
             .finish()
     }
 }
@@ -208,6 +210,7 @@ impl Default for RegistryOptions {
             health_timeout: crate::health::DEFAULT_HEALTH_TIMEOUT,
             event_capacity: 1024,
             observers: Vec::new(),
+            stop_when_idle: false,
         }
     }
 }
@@ -243,6 +246,34 @@ impl RegistryOptions {
     /// The drain delay.
     pub fn get_drain_delay(&self) -> Duration {
         self.drain_delay
+    }
+
+    /// A program that ends when its work is done: once start-up finished, the registry stops
+    /// gracefully as soon as no background task of any service is running any more (each
+    /// returned and was not restarted). A registry without tasks stops right after start-up.
+    /// Default `false`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use lifecycle_core::{DynRegistry, RegistryOptions, Service, TaskSpawner, TaskSpec};
+    /// struct Import;
+    /// impl Service for Import {
+    ///     const NAME: &'static str = "Import";
+    ///     fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>) {
+    ///         tasks.spawn(TaskSpec::new("load"), |_| async { /* the work */ });
+    ///     }
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mut registry = DynRegistry::with_options(RegistryOptions::default().stop_when_idle(true));
+    /// registry.add(Arc::new(Import));
+    /// let report = registry.build().unwrap().run_until(std::future::pending()).await.unwrap();
+    /// assert!(report.is_clean());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn stop_when_idle(mut self, stop: bool) -> Self {
+        self.stop_when_idle = stop;
+        self
     }
 
     /// Seed for backoff jitter (random by default); fix it to make restart schedules repeatable.
@@ -303,6 +334,21 @@ pub(crate) struct Engine {
     /// Cancelled when a stop was requested (the drain began).
     pub(crate) draining: CancellationToken,
     pub(crate) startup: Mutex<Option<StartupRecord>>,
+    /// Background tasks whose supervisor loop is still running.
+    live_tasks: std::sync::atomic::AtomicUsize,
+    pub(crate) stop_when_idle: bool,
+}
+
+/// Counts a background task as live from its spawn until it is dropped (it returned, or was
+/// aborted).
+pub(crate) struct LiveTask(Arc<Engine>);
+
+impl Drop for LiveTask {
+    fn drop(&mut self) {
+        if self.0.live_tasks.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.maybe_idle();
+        }
+    }
 }
 
 impl Engine {
@@ -323,6 +369,24 @@ impl Engine {
             stopped: CancellationToken::new(),
             draining: CancellationToken::new(),
             startup: Mutex::new(None),
+            live_tasks: std::sync::atomic::AtomicUsize::new(0),
+            stop_when_idle: options.stop_when_idle,
+        }
+    }
+
+    pub(crate) fn task_began(self: &Arc<Self>) -> LiveTask {
+        self.live_tasks.fetch_add(1, Ordering::AcqRel);
+        LiveTask(Arc::clone(self))
+    }
+
+    /// With `stop_when_idle`: no task runs any more after start-up, so stop.
+    pub(crate) fn maybe_idle(&self) {
+        if self.stop_when_idle
+            && self.phase() == RegistryPhase::Running
+            && self.live_tasks.load(Ordering::Acquire) == 0
+        {
+            tracing::info!("every task finished: stopping the registry");
+            self.request_stop(false);
         }
     }
 

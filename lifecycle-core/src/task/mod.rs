@@ -53,6 +53,23 @@ pub enum Cancel {
     Drop,
 }
 
+/// What a task's normal end (it returned and is not restarted) means for the registry.
+///
+/// ```
+/// use lifecycle_core::{OnExit, TaskSpec};
+/// // A batch job: when the import is done, the program ends (gracefully).
+/// let import = TaskSpec::new("import").on_exit(OnExit::Stop);
+/// # let _ = import;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnExit {
+    /// Nothing: the service keeps running without this task.
+    #[default]
+    Continue,
+    /// Stop the registry gracefully, as if [`Shutdown::request_stop`] was called.
+    Stop,
+}
+
 /// A duration stored in 8 bytes (a `Duration` takes 16): specs live in every service's node.
 /// Saturates at about 584 years.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,6 +116,7 @@ pub struct TaskSpec {
     pub(crate) max_backoff: Nanos,
     pub(crate) jitter: f32,
     pub(crate) cancel: Cancel,
+    pub(crate) on_exit: OnExit,
 }
 
 impl TaskSpec {
@@ -114,6 +132,7 @@ impl TaskSpec {
             max_backoff: Nanos::new(Duration::from_secs(60)),
             jitter: 0.1,
             cancel: Cancel::Cooperative,
+            on_exit: OnExit::Continue,
         }
     }
 
@@ -197,6 +216,15 @@ impl TaskSpec {
         } else {
             0.0
         };
+        self
+    }
+
+    /// What the task's normal end means: with [`OnExit::Stop`], the registry stops gracefully
+    /// when this task returns `Ok` and is not restarted (a program that ends when its work is
+    /// done). A failure is not a normal end: the restart policy and escalation apply.
+    #[must_use]
+    pub fn on_exit(mut self, on_exit: OnExit) -> Self {
+        self.on_exit = on_exit;
         self
     }
 

@@ -86,7 +86,15 @@ impl<'a> TaskSpawner<'a> {
         let task = self.next_index();
         let node = self.engine.node(self.service);
         let span = tracing::info_span!("task", service = %node.name, task = %spec.name);
-        let future = run_async(self.shutdown(), task, spec.schedule, spec.cancel, make);
+        let live = self.engine.task_began();
+        let future = run_async(
+            live,
+            self.shutdown(),
+            task,
+            spec.schedule,
+            spec.cancel,
+            make,
+        );
         // The entry (with the spec the task reads when a run fails) is in place before the
         // task can run: the lock is held across the spawn.
         let mut tasks = lock(&node.tasks);

@@ -138,7 +138,13 @@ impl Supervisor {
                 tracing::warn!(service = %shutdown.service_name(), task = name, ?delay, attempt, "restarting after backoff");
                 Step::SleepThenRun(delay)
             }
-            Decision::Finish => Step::Exit,
+            Decision::Finish => {
+                if self.with_spec(shutdown, |spec| spec.on_exit) == super::OnExit::Stop {
+                    tracing::info!(service = %shutdown.service_name(), task = name, "task done: stopping the registry");
+                    engine.request_stop(false);
+                }
+                Step::Exit
+            }
             Decision::Escalate => {
                 engine.escalate(
                     service,
@@ -152,6 +158,7 @@ impl Supervisor {
 }
 
 pub(crate) async fn run_async<F, Fut>(
+    live: crate::engine::LiveTask,
     shutdown: Shutdown,
     task: u32,
     schedule: Schedule,
@@ -162,6 +169,7 @@ pub(crate) async fn run_async<F, Fut>(
     Fut: Future + Send + 'static,
     Fut::Output: TaskOutcome,
 {
+    let _live = live;
     let mut ticker = ticker(schedule);
     let mut sup = Supervisor::new(task, schedule);
     let token = shutdown.token();
