@@ -161,7 +161,7 @@ pub struct StartError {
     #[source]
     pub error: Arc<ServiceError>,
     /// Stop reports of the services that had started and were stopped again, in stop order.
-    pub rollback: Vec<Arc<crate::StopReport>>,
+    pub rollback: Vec<crate::StopReport>,
 }
 
 impl StartError {

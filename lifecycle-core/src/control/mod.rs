@@ -125,7 +125,7 @@ struct Run<'e> {
     engine: &'e Arc<Engine>,
     stops: StopScheduler<'e>,
     /// Every service stop in this run, in the order they finished.
-    reports: Vec<Arc<StopReport>>,
+    reports: Vec<StopReport>,
     escalated: Option<Arc<ServiceError>>,
     /// Set when the registry stop was requested: its deadline and when it began.
     stopping: Option<(Instant, Instant)>,
@@ -202,7 +202,7 @@ impl<'e> Run<'e> {
 
     /// After a failed or cancelled start: starts in flight were dropped (no `on_stop`);
     /// every started service stops in reverse order. Returns the rollback's reports.
-    async fn roll_back(mut self) -> Vec<Arc<StopReport>> {
+    async fn roll_back(mut self) -> Vec<StopReport> {
         let engine = self.engine;
         for (i, node) in engine.nodes.iter().enumerate() {
             if node.state.get() == State::Starting {
@@ -342,7 +342,7 @@ impl<'e> Run<'e> {
 /// What woke the control task.
 enum Woke {
     Command(Option<Command>),
-    Stopped(Arc<StopReport>),
+    Stopped(StopReport),
     DrainOver,
 }
 

@@ -60,7 +60,7 @@ pub struct RegistryStopReport {
     /// Wall time of the whole stop (bounded by `shutdown_timeout` plus a few ms of abort grace).
     pub duration: Duration,
     /// Each stopped service, in stop order.
-    pub services: Vec<Arc<StopReport>>,
+    pub services: Vec<StopReport>,
     /// The failure that shut the registry down, if any.
     pub escalated: Option<Arc<ServiceError>>,
     /// The registry was aborted (guard dropped, second signal): hooks skipped, no graceful stop.
@@ -91,10 +91,7 @@ impl RegistryStopReport {
 
     /// The report of one service, by name.
     pub fn service(&self, name: &str) -> Option<&StopReport> {
-        self.services
-            .iter()
-            .map(|s| &**s)
-            .find(|s| s.service == name)
+        self.services.iter().find(|s| s.service == name)
     }
 
     /// Service names in the order they stopped.

@@ -82,7 +82,7 @@ impl Deadlines {
     }
 }
 
-type StopFuture<'e> = Pin<Box<dyn Future<Output = (ServiceIndex, Arc<StopReport>)> + Send + 'e>>;
+type StopFuture<'e> = Pin<Box<dyn Future<Output = (ServiceIndex, StopReport)> + Send + 'e>>;
 
 /// Stops sets of services in reverse dependency order. Owned by the control task.
 pub(crate) struct StopScheduler<'e> {
@@ -193,7 +193,7 @@ impl<'e> StopScheduler<'e> {
     }
 
     /// The next service to finish stopping; `None` when nothing is in flight.
-    pub(crate) async fn next(&mut self, registry_deadline: Instant) -> Option<Arc<StopReport>> {
+    pub(crate) async fn next(&mut self, registry_deadline: Instant) -> Option<StopReport> {
         loop {
             let Self {
                 in_flight,
@@ -237,7 +237,7 @@ impl Engine {
         began: Instant,
         grace: CancellationToken,
         registry_deadline: Instant,
-    ) -> (ServiceIndex, Arc<StopReport>) {
+    ) -> (ServiceIndex, StopReport) {
         let node = self.node(i);
         let mut tasks = TaskOutcomes::default();
         if !node.tracker.is_empty() {
@@ -310,7 +310,7 @@ impl Engine {
         began: Instant,
         tasks: TaskOutcomes,
         hook_errors: Vec<Arc<ServiceError>>,
-    ) -> Arc<StopReport> {
+    ) -> StopReport {
         let node = self.node(i);
         let (failed, during_stop) = {
             let mut failures = lock(&node.failures);
@@ -324,11 +324,16 @@ impl Engine {
         } else {
             State::Stopped
         };
-        let errors = failed
-            .into_iter()
-            .chain(during_stop)
-            .chain(hook_errors)
-            .collect();
+        // Built only when there is something to report: the clean path allocates nothing.
+        let errors = if failed.is_none() && during_stop.is_empty() && hook_errors.is_empty() {
+            Vec::new()
+        } else {
+            failed
+                .into_iter()
+                .chain(during_stop)
+                .chain(hook_errors)
+                .collect()
+        };
         self.set_state(i, final_state);
         let report = StopReport {
             service: node.name.clone(),
@@ -341,7 +346,7 @@ impl Engine {
             errors,
         };
         tracing::info!(service = %node.name, duration = ?report.duration, "stopped");
-        Arc::new(report)
+        report
     }
 
     async fn run_stop_hook(&self, i: ServiceIndex, until: Instant) -> Result<(), ServiceError> {

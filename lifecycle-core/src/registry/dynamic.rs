@@ -200,7 +200,8 @@ impl DynRegistry {
 
     /// Resolves dependencies, checks for cycles and builds the engine. Nothing starts yet.
     pub fn build(self) -> Result<Built<DynRegistry>, BuildError> {
-        let mut names = std::collections::HashSet::with_capacity(self.entries.len());
+        let mut names = rustc_hash::FxHashSet::default();
+        names.reserve(self.entries.len());
         if let Some(duplicate) = self.entries.iter().find(|e| !names.insert(&e.name)) {
             return Err(BuildError::DuplicateName {
                 name: duplicate.name.to_string(),
