@@ -13,7 +13,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lifecycle_core::{Health, Service};
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
+use rusqlite_migration::{M, Migrations};
+use tokio::sync::Semaphore;
 
 /// Database errors.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +41,9 @@ pub enum DbError {
     /// The operation was cancelled and its transaction rolled back.
     #[error("cancelled, transaction rolled back")]
     Cancelled,
+    /// The schema could not be migrated.
+    #[error("cannot migrate the schema: {0}")]
+    Migration(#[source] rusqlite_migration::Error),
     /// A value stored in the database could not be decoded.
     #[error("corrupt value in column `{column}`: {reason}")]
     Corrupt {
@@ -51,13 +56,32 @@ pub enum DbError {
 
 /// The SQLite database. Shared as `Arc<Database>` by every service that depends on it.
 ///
+/// One writer connection ([`Database::call`], serialized: SQLite has one writer anyway) and a
+/// small pool of read-only connections ([`Database::read`]). The file is in WAL mode, so a
+/// reader sees the last committed state and never waits behind the writer, not even behind
+/// a view refresh holding its transaction open.
+///
 /// No dependencies; it is an `#[instance]` of the registry (built by `Database::new`).
 #[derive(Default, Service)]
 #[service(tasks)]
 pub struct Database {
     pub(crate) path: PathBuf,
     pub(crate) seed_days: u32,
+    pub(crate) readers: usize,
     pub(crate) conn: Arc<Mutex<Option<Connection>>>,
+    pub(crate) pool: Mutex<Option<Arc<ReaderPool>>>,
+}
+
+/// The read-only connections: a connection is taken for one call and put back.
+pub(crate) struct ReaderPool {
+    idle: Mutex<Vec<Connection>>,
+    /// One permit per connection; closed when the database closes.
+    permits: Arc<Semaphore>,
+    size: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl std::fmt::Debug for Database {
@@ -76,7 +100,37 @@ pub const PRODUCTS: [&str; 3] = ["widget", "gadget", "gizmo"];
 /// First day of the seeded history (2023-01-01, as days since 1970-01-01).
 pub const SEED_START_DAY: i64 = 19_358;
 
-const SCHEMA: &str = "
+/// Default number of read-only connections.
+pub const DEFAULT_READERS: usize = 4;
+
+/// The schema's migrations, applied in order by `rusqlite_migration` (the version is kept in
+/// SQLite's `user_version`). Version 1 is the original schema, written with `IF NOT EXISTS`
+/// so that a database created before migrations existed (user_version 0) adopts it.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(SCHEMA_V1), M::up(SCHEMA_V2)])
+}
+
+/// Version 2: `mv_monthly_sales.last_day` (forecasts leave out a month the data has not
+/// covered yet) and quarantine of rows an older version accepted without validation
+/// (`2024-13-45`, `1e308` units): moved to `sales_quarantine`, out of every view.
+const SCHEMA_V2: &str = "
+ALTER TABLE mv_monthly_sales ADD COLUMN last_day TEXT;
+UPDATE view_state SET refreshed_at_ms = NULL WHERE view = 'monthly_sales';
+CREATE TABLE sales_quarantine (
+    id      INTEGER PRIMARY KEY,
+    day     TEXT,
+    region  TEXT,
+    product TEXT,
+    units
+);
+INSERT INTO sales_quarantine SELECT id, day, region, product, units FROM sales
+ WHERE date(day) IS NOT day OR day < '2000-01-01'
+    OR typeof(units) NOT IN ('integer', 'real') OR units < 0 OR units > 1000000
+    OR region NOT IN ('north', 'south', 'west') OR product NOT IN ('widget', 'gadget', 'gizmo');
+DELETE FROM sales WHERE id IN (SELECT id FROM sales_quarantine);
+";
+
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS sales (
     id      INTEGER PRIMARY KEY,
     day     TEXT NOT NULL,
@@ -144,12 +198,22 @@ impl Database {
     pub fn new(path: impl AsRef<Path>) -> Self {
         Self {
             path: path.as_ref().to_path_buf(),
-            seed_days: 730,
+            seed_days: 731,
+            readers: DEFAULT_READERS,
             conn: Arc::default(),
+            pool: Mutex::default(),
         }
     }
 
-    /// How many days of sales history to seed into a new database (default 730).
+    /// How many read-only connections to open (at least 1; default 4).
+    #[must_use]
+    pub fn with_readers(mut self, readers: usize) -> Self {
+        self.readers = readers.max(1);
+        self
+    }
+
+    /// How many days of sales history to seed into a new database (default 731: 2023 and
+    /// 2024, two complete years).
     #[must_use]
     pub fn with_seed_days(mut self, days: u32) -> Self {
         self.seed_days = days;
@@ -163,10 +227,31 @@ impl Database {
 
     /// Whether the connection is open.
     pub fn is_open(&self) -> bool {
-        self.conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_some()
+        lock(&self.conn).is_some()
+    }
+
+    /// Runs `f` with a read-only connection on tokio's blocking pool. Up to the pool's size
+    /// run at once, concurrently with the writer; more wait for a free connection.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        let pool = lock(&self.pool).clone().ok_or(DbError::Closed)?;
+        let permit = Arc::clone(&pool.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| DbError::Closed)?;
+        // The connection goes back to the pool inside the blocking call, with the permit: a
+        // caller that gives up waiting (a request timeout) cannot leak either.
+        tokio::task::spawn_blocking(move || {
+            let conn = lock(&pool.idle).pop().ok_or(DbError::Closed)?;
+            let result = f(&conn);
+            lock(&pool.idle).push(conn);
+            drop(permit);
+            result
+        })
+        .await?
     }
 
     /// Runs `f` with the connection on tokio's blocking pool. Calls are serialized: SQLite
@@ -178,9 +263,7 @@ impl Database {
     {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut guard = lock(&conn);
             let conn = guard.as_mut().ok_or(DbError::Closed)?;
             f(conn)
         })
@@ -193,7 +276,8 @@ impl Database {
         let path = self.path.clone();
         let seed_days = self.seed_days;
         let slot = Arc::clone(&self.conn);
-        let (seeded, sales) = tokio::task::spawn_blocking(move || {
+        let readers = self.readers;
+        let (seeded, sales, pool) = tokio::task::spawn_blocking(move || {
             let open_err = |source: Box<dyn std::error::Error + Send + Sync>| DbError::Open {
                 path: path.clone(),
                 source,
@@ -205,15 +289,31 @@ impl Database {
             conn.pragma_update(None, "journal_mode", "WAL")
                 .map_err(|e| open_err(e.into()))?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
-            conn.execute_batch(SCHEMA)?;
+            migrations()
+                .to_latest(&mut conn)
+                .map_err(DbError::Migration)?;
             let seeded = seed_if_empty(&mut conn, seed_days)?;
             let sales: i64 = conn.query_row("SELECT count(*) FROM sales", [], |r| r.get(0))?;
-            *slot
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(conn);
-            Ok::<_, DbError>((seeded, sales))
+            let mut idle = Vec::with_capacity(readers);
+            for _ in 0..readers {
+                let reader = Connection::open_with_flags(
+                    &path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(|e| open_err(e.into()))?;
+                reader.busy_timeout(std::time::Duration::from_secs(5))?;
+                idle.push(reader);
+            }
+            let pool = Arc::new(ReaderPool {
+                idle: Mutex::new(idle),
+                permits: Arc::new(Semaphore::new(readers)),
+                size: readers,
+            });
+            *lock(&slot) = Some(conn);
+            Ok::<_, DbError>((seeded, sales, pool))
         })
         .await??;
+        *lock(&self.pool) = Some(pool);
         if seeded {
             tracing::info!(path = %self.path.display(), rows = sales, "created and seeded a new database");
         } else {
@@ -226,12 +326,19 @@ impl Database {
     /// service depends on the database and has stopped by then).
     #[on_stop]
     pub async fn close(&self) -> Result<(), DbError> {
+        let pool = lock(&self.pool).take();
+        if let Some(pool) = pool {
+            // Wait for the reads in flight, then refuse new ones.
+            let size = u32::try_from(pool.size).unwrap_or(u32::MAX);
+            if let Ok(all) = pool.permits.acquire_many(size).await {
+                all.forget();
+            }
+            pool.permits.close();
+            lock(&pool.idle).clear();
+        }
         let slot = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let conn = slot
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take();
+            let conn = lock(&slot).take();
             match conn {
                 Some(conn) => conn.close().map_err(|(_, e)| DbError::Sqlite(e)),
                 None => Ok(()),
@@ -247,23 +354,27 @@ impl Database {
             .map(drop)
     }
 
-    /// Healthy while a trivial query succeeds. A connection busy with a long call (a view
-    /// refresh) is healthy too: the check does not queue behind it.
+    /// Healthy while a trivial query succeeds on a reader. A pool busy with long reads is
+    /// healthy too: the check does not queue behind them.
     #[health]
     async fn health(&self) -> Health {
-        let conn = Arc::clone(&self.conn);
-        let probe = tokio::task::spawn_blocking(move || match conn.try_lock() {
-            Ok(guard) => match guard.as_ref() {
-                Some(c) => c
-                    .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-                    .map(|_| Health::Healthy)
-                    .unwrap_or_else(|e| Health::unhealthy(e.to_string())),
-                None => Health::unhealthy("the database is not open"),
-            },
-            Err(std::sync::TryLockError::WouldBlock) => Health::Healthy,
-            Err(std::sync::TryLockError::Poisoned(_)) => {
-                Health::unhealthy("a database call panicked")
-            }
+        let Some(pool) = lock(&self.pool).clone() else {
+            return Health::unhealthy("the database is not open");
+        };
+        let Ok(permit) = Arc::clone(&pool.permits).try_acquire_owned() else {
+            return Health::Healthy;
+        };
+        let probe = tokio::task::spawn_blocking(move || {
+            let Some(conn) = lock(&pool.idle).pop() else {
+                return Health::Healthy;
+            };
+            let health = conn
+                .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(|_| Health::Healthy)
+                .unwrap_or_else(|e| Health::unhealthy(e.to_string()));
+            lock(&pool.idle).push(conn);
+            drop(permit);
+            health
         });
         probe
             .await
@@ -275,7 +386,7 @@ impl Database {
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// `YYYY-MM-DD` of a day number (days since 1970-01-01), proleptic Gregorian.

@@ -121,8 +121,17 @@ fn unopenable_database_exits_non_zero_naming_it() {
 fn bad_arguments_exit_2_and_help_exits_0() {
     let out = Command::new(BIN).arg("--port=http").output().unwrap();
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("invalid port"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("invalid value 'http' for '--port"),
+        "{stderr}"
+    );
     let out = Command::new(BIN).arg("--help").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("usage: forecast-platform"));
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(help.contains("Usage: forecast-platform"), "{help}");
+    assert!(
+        help.contains("[env: FORECAST_HOST="),
+        "every option reads the environment: {help}"
+    );
 }

@@ -13,7 +13,10 @@ use std::sync::{Arc, Mutex};
 use lifecycle_core::Service;
 use serde::Serialize;
 
+use time::{Date, OffsetDateTime};
+
 use crate::db::{Database, DbError};
+use crate::input::{format_month, next_month, parse_day, parse_month};
 use crate::views;
 pub use hierarchy::Node;
 pub use holt::Holt;
@@ -115,31 +118,107 @@ impl ModelCache {
     }
 }
 
-/// Leaf histories read from the view.
-#[derive(Debug, Clone)]
+/// Leaf histories read from the view: complete months only, without gaps.
+#[derive(Debug, Clone, PartialEq)]
 pub struct History {
     /// The view generation.
     pub generation: i64,
-    /// Months, ascending.
+    /// Months, ascending and contiguous (`YYYY-MM`): from the first month with sales to the
+    /// last complete one.
     pub months: Vec<String>,
-    /// Each leaf's series over `months`.
+    /// Each leaf's series over `months` (0 for a month without sales).
     pub leaves: BTreeMap<Node, Vec<f64>>,
+    /// Months with sales left out because they are not complete yet (the current month, or
+    /// one the data has not covered to its end).
+    pub incomplete: Vec<String>,
 }
 
 impl History {
+    /// Builds the history from the view's rows. A month counts once it is over and the
+    /// data reaches its last day (`last_day` of the latest row ≥ the month's last day):
+    /// fitting a month with a few days of sales as if it were complete drags every forecast
+    /// down. Months without any sales between the first and the last are filled with 0.
+    /// `today` is the UTC date (a parameter so tests are deterministic).
+    pub fn from_rows(
+        generation: i64,
+        rows: &[views::MonthlySales],
+        today: Date,
+    ) -> Result<Self, ForecastError> {
+        // The last day the data covers: rows from before migration 2 have no `last_day` and
+        // count as covering their whole month.
+        let covered = rows
+            .iter()
+            .filter_map(|r| {
+                let month = parse_month(&r.month)?;
+                let end = next_month(month)?.previous_day()?;
+                Some(r.last_day.as_deref().and_then(parse_day).unwrap_or(end))
+            })
+            .max()
+            .ok_or(ForecastError::NoData)?;
+        let cutoff = covered.min(today.previous_day().unwrap_or(today));
+        let months_with_sales: Vec<Date> = {
+            let mut m: Vec<Date> = rows.iter().filter_map(|r| parse_month(&r.month)).collect();
+            m.sort_unstable();
+            m.dedup();
+            m
+        };
+        let first = *months_with_sales.first().ok_or(ForecastError::NoData)?;
+        let is_complete = |m: Date| {
+            next_month(m)
+                .and_then(Date::previous_day)
+                .is_some_and(|end| end <= cutoff)
+        };
+        let mut months = Vec::new();
+        let mut month = first;
+        while is_complete(month) {
+            months.push(month);
+            match next_month(month) {
+                Some(next) => month = next,
+                None => break,
+            }
+        }
+        let incomplete = months_with_sales
+            .iter()
+            .filter(|m| !is_complete(**m))
+            .map(|m| format_month(*m))
+            .collect();
+        let labels: Vec<String> = months.iter().map(|m| format_month(*m)).collect();
+        let index: HashMap<&str, usize> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.as_str(), i))
+            .collect();
+        let mut leaves: BTreeMap<Node, Vec<f64>> = Node::leaves()
+            .into_iter()
+            .map(|l| (l, vec![0.0; labels.len()]))
+            .collect();
+        for r in rows {
+            let leaf = Node::Leaf {
+                region: r.region.clone(),
+                product: r.product.clone(),
+            };
+            if let (Some(series), Some(&i)) = (leaves.get_mut(&leaf), index.get(r.month.as_str())) {
+                series[i] = r.units;
+            }
+        }
+        if labels.is_empty() {
+            return Err(ForecastError::NoData);
+        }
+        Ok(Self {
+            generation,
+            months: labels,
+            leaves,
+            incomplete,
+        })
+    }
+
     /// Month labels for `horizon` months after the last one.
     pub fn future_months(&self, horizon: usize) -> Vec<String> {
-        let last = self.months.last().map_or("2000-01", String::as_str);
-        let (y, m) = last.split_once('-').unwrap_or(("2000", "01"));
-        let (mut y, mut m): (i32, u32) = (y.parse().unwrap_or(2000), m.parse().unwrap_or(1));
+        let mut month = self.months.last().and_then(|m| parse_month(m));
         (0..horizon)
-            .map(|_| {
-                m += 1;
-                if m > 12 {
-                    m = 1;
-                    y += 1;
-                }
-                format!("{y:04}-{m:02}")
+            .map_while(|_| {
+                month = month.and_then(next_month);
+                month.map(format_month)
             })
             .collect()
     }
@@ -187,46 +266,22 @@ impl Forecasts {
         &self.models
     }
 
-    /// Reads the leaf histories from the `monthly_sales` view.
+    /// Reads the leaf histories from the `monthly_sales` view (see [`History::from_rows`]).
     pub async fn history(&self) -> Result<History, ForecastError> {
         let (generation, rows) = self
             .db
-            .call(|c| {
+            .read(|c| {
                 let generation = views::states(c)?
                     .into_iter()
                     .find(|s| s.view == "monthly_sales")
                     .map_or(0, |s| s.generation);
-                Ok((generation, views::monthly_sales(c, None, None)?))
+                Ok((generation, views::all_monthly_sales(c)?))
             })
             .await?;
         if generation == 0 || rows.is_empty() {
             return Err(ForecastError::NoData);
         }
-        let mut months: Vec<String> = rows.iter().map(|r| r.month.clone()).collect();
-        months.dedup();
-        let index: HashMap<&str, usize> = months
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.as_str(), i))
-            .collect();
-        let mut leaves: BTreeMap<Node, Vec<f64>> = Node::leaves()
-            .into_iter()
-            .map(|l| (l, vec![0.0; months.len()]))
-            .collect();
-        for r in &rows {
-            let leaf = Node::Leaf {
-                region: r.region.clone(),
-                product: r.product.clone(),
-            };
-            if let (Some(series), Some(&i)) = (leaves.get_mut(&leaf), index.get(r.month.as_str())) {
-                series[i] = r.units;
-            }
-        }
-        Ok(History {
-            generation,
-            months,
-            leaves,
-        })
+        History::from_rows(generation, &rows, OffsetDateTime::now_utc().date())
     }
 
     /// Every leaf's forecast over `horizon` months, from cached or freshly fitted models.
