@@ -6,23 +6,24 @@
 //!   slowed down);
 //! - a client must send each request's headers within `header_read_timeout` (this also
 //!   closes keep-alive connections left idle that long): a slowloris client is cut off;
-//! - each connection is a tracked child task of `HttpApi` (`Shutdown::spawn`); at stop it
-//!   is asked to finish (hyper's graceful shutdown: idle connections close at once, a request
-//!   in flight completes) and is dropped after `drain_timeout`, so no client can lengthen
-//!   the shutdown beyond it;
+//! - each connection is a tracked child task of `HttpApi` (`Shutdown::spawn`); at stop a
+//!   connection with no request in flight (idle, or a slowloris still sending headers) is
+//!   closed at once; one with a request in flight gets hyper's graceful shutdown (the
+//!   request completes, keep-alive ends) and is dropped after `drain_timeout`, so no client
+//!   can lengthen the shutdown beyond it;
 //! - accept errors (`EMFILE`) pause the loop briefly instead of failing the task.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::service::TowerToHyperService;
 use lifecycle_core::Shutdown;
 use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tower::ServiceExt;
 
 use crate::config::AppConfig;
 
@@ -116,7 +117,22 @@ pub async fn serve(
         };
         stats.accepted.fetch_add(1, Ordering::Relaxed);
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        // Requests in flight on this connection: at stop, a connection with none (idle, or
+        // still receiving headers: slowloris) is closed at once instead of being drained.
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        let service = {
+            let app = app.clone();
+            let in_flight = Arc::clone(&in_flight);
+            hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                let guard = InFlight::enter(&in_flight);
+                let app = app.clone();
+                async move {
+                    let response = app.oneshot(req).await;
+                    drop(guard);
+                    response
+                }
+            })
+        };
         let stop = shutdown.clone();
         let stats = Arc::clone(&stats);
         shutdown.spawn(async move {
@@ -131,6 +147,9 @@ pub async fn serve(
             let result = tokio::select! {
                 result = conn.as_mut() => result,
                 () = stop.cancelled() => {
+                    if in_flight.load(Ordering::Acquire) == 0 {
+                        return finish(&stats, Ok(()), peer, slot);
+                    }
                     conn.as_mut().graceful_shutdown();
                     match tokio::time::timeout(limits.drain_timeout, conn.as_mut()).await {
                         Ok(result) => result,
@@ -141,12 +160,37 @@ pub async fn serve(
                     }
                 }
             };
-            if let Err(e) = result {
-                stats.errors.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-            stats.closed.fetch_add(1, Ordering::Relaxed);
-            drop(slot);
+            finish(&stats, result, peer, slot);
         });
+    }
+}
+
+fn finish(
+    stats: &ServerStats,
+    result: Result<(), hyper::Error>,
+    peer: std::net::SocketAddr,
+    slot: tokio::sync::OwnedSemaphorePermit,
+) {
+    if let Err(e) = result {
+        stats.errors.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(%peer, error = %e, "connection ended with an error");
+    }
+    stats.closed.fetch_add(1, Ordering::Relaxed);
+    drop(slot);
+}
+
+/// Counts a request in flight until dropped.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn enter(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::AcqRel);
+        Self(Arc::clone(counter))
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
     }
 }
