@@ -143,6 +143,7 @@ pub async fn run(config: AppConfig) -> Result<Arc<RegistryStopReport>, PlatformE
         }
         std::future::pending::<()>().await;
     };
+    tracing::info!("starting (SIGINT/SIGTERM cancels the start-up)");
     let report = tokio::select! {
         result = built.run_until_signal() => result?,
         () = announce => unreachable!("pending"),

@@ -69,6 +69,8 @@ pub struct AutomatedRefresh {
     /// Why the last check failed, if it did: read by the health check without waiting for a
     /// refresh in progress (which holds `metrics`).
     degraded: std::sync::Mutex<Option<String>>,
+    /// A copy of `metrics` after each check, readable while a check runs.
+    snapshot: std::sync::Mutex<RefreshMetrics>,
     manual: Notify,
 }
 
@@ -112,6 +114,7 @@ impl AutomatedRefresh {
             config,
             metrics: Mutex::default(),
             degraded: std::sync::Mutex::default(),
+            snapshot: std::sync::Mutex::default(),
             manual: Notify::new(),
         }
     }
@@ -182,6 +185,12 @@ impl AutomatedRefresh {
         self.metrics.try_lock().is_err()
     }
 
+    /// Counters of the last completed check, without waiting for one in progress (the
+    /// refresh holds the metrics while it runs).
+    pub fn metrics_snapshot(&self) -> RefreshMetrics {
+        lock(&self.snapshot).clone()
+    }
+
     /// A snapshot of the metrics.
     pub async fn metrics(&self) -> RefreshMetrics {
         self.metrics.lock().await.clone()
@@ -234,6 +243,7 @@ impl AutomatedRefresh {
             }
         };
         *lock(&self.degraded) = failure;
+        *lock(&self.snapshot) = metrics.clone();
         result.map_err(Into::into)
     }
 

@@ -135,3 +135,121 @@ fn bad_arguments_exit_2_and_help_exits_0() {
         "every option reads the environment: {help}"
     );
 }
+
+/// SIGTERM while start-up is still running (seeding 100 years of history) interrupts it: the
+/// library's run loop installs its handlers before start-up, the start is cancelled and
+/// rolled back, and the process exits non-zero (start-up did not complete) well before the
+/// seeding would have finished.
+#[test]
+fn sigterm_during_start_up_interrupts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--port", "0", "--seed-days", "36500", "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "exited early:\n{seen}"
+        );
+        seen.push_str(&line);
+        if line.contains("starting") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(100));
+    let sent = Instant::now();
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let status = wait_with_deadline(&mut child, Duration::from_secs(3));
+    let latency = sent.elapsed();
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("still running 3 s after SIGTERM during start-up:\n{seen}");
+    };
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    seen.push_str(&rest);
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    eprintln!("exit {status:?} {latency:?} after SIGTERM during start-up; stderr: {stderr}");
+    assert!(
+        !seen.contains("listening on"),
+        "start-up completed:\n{seen}"
+    );
+    assert_eq!(status.code(), Some(1), "{seen}\n{stderr}");
+    assert!(stderr.starts_with("error: "), "{stderr}");
+}
+
+/// `--log-format json`: one JSON object per line; and text logs written to a pipe carry no
+/// ANSI colour codes even without NO_COLOR.
+#[test]
+fn json_logs_and_no_colours_off_a_terminal() {
+    for (format, check) in [("json", true), ("text", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(BIN)
+            .args([
+                "--port",
+                "0",
+                "--seed-days",
+                "10",
+                "--host",
+                "127.0.0.1",
+                "--log-format",
+                format,
+                "--data-dir",
+            ])
+            .arg(dir.path())
+            .env("RUST_LOG", "info")
+            .env_remove("NO_COLOR")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            assert!(
+                stdout.read_line(&mut line).unwrap() > 0,
+                "exited early: {lines:?}"
+            );
+            if line.contains("listening on http://127.0.0.1:") {
+                break;
+            }
+            lines.push(line);
+        }
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = wait_with_deadline(&mut child, Duration::from_secs(3)).unwrap();
+        let mut rest = String::new();
+        stdout.read_to_string(&mut rest).unwrap();
+        lines.extend(rest.lines().map(str::to_owned));
+        assert_eq!(status.code(), Some(0), "{lines:?}");
+        for line in lines.iter().filter(|l| !l.trim().is_empty()) {
+            assert!(!line.contains('\u{1b}'), "ANSI code in {line:?}");
+            if check {
+                let v: serde_json::Value =
+                    serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+                assert!(v["level"].is_string() && v["fields"].is_object(), "{v}");
+            }
+        }
+    }
+}

@@ -64,6 +64,8 @@ pub struct NodeForecast {
     pub base: Vec<Point>,
     /// The node's own model.
     pub model: Holt,
+    /// Months with sales left out of the fit because they are not complete yet.
+    pub incomplete_months: Vec<String>,
     /// Its children's keys.
     pub children: Vec<String>,
 }
@@ -327,6 +329,7 @@ impl Forecasts {
             reconciled: points(&future, &hierarchy::sum_up(&parsed, &leaf_forecasts)),
             base: points(&future, &model.forecast(horizon)),
             model,
+            incomplete_months: history.incomplete.clone(),
             children: parsed.children().iter().map(Node::key).collect(),
         })
     }
@@ -335,7 +338,73 @@ impl Forecasts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::macros::date;
     use tokio_util::sync::CancellationToken;
+
+    fn row(
+        month: &str,
+        region: &str,
+        product: &str,
+        units: f64,
+        last_day: &str,
+    ) -> views::MonthlySales {
+        views::MonthlySales {
+            month: month.into(),
+            region: region.into(),
+            product: product.into(),
+            units,
+            last_day: Some(last_day.into()),
+        }
+    }
+
+    /// Hand-computed: January and March have sales, February none (filled with 0), April
+    /// only up to the 3rd (incomplete, left out); the future starts in April.
+    #[test]
+    fn history_fills_gaps_and_leaves_out_the_incomplete_month() {
+        let rows = [
+            row("2024-01", "north", "widget", 10.0, "2024-01-31"),
+            row("2024-01", "west", "gizmo", 5.0, "2024-01-20"),
+            row("2024-03", "north", "widget", 30.0, "2024-03-30"),
+            row("2024-04", "north", "widget", 2.0, "2024-04-03"),
+        ];
+        let h = History::from_rows(3, &rows, date!(2026 - 01 - 01)).unwrap();
+        assert_eq!(h.months, ["2024-01", "2024-02", "2024-03"]);
+        assert_eq!(h.incomplete, ["2024-04"]);
+        let leaf = |r: &str, p: &str| {
+            h.leaves[&Node::Leaf {
+                region: r.into(),
+                product: p.into(),
+            }]
+                .clone()
+        };
+        assert_eq!(leaf("north", "widget"), [10.0, 0.0, 30.0]);
+        assert_eq!(leaf("west", "gizmo"), [5.0, 0.0, 0.0]);
+        assert_eq!(leaf("south", "gadget"), [0.0, 0.0, 0.0]);
+        assert_eq!(h.future_months(2), ["2024-04", "2024-05"]);
+        // The month in progress (today) is incomplete even if the data reaches today.
+        let today = [row("2025-12", "north", "widget", 1.0, "2025-12-31")];
+        let h = History::from_rows(
+            1,
+            &[rows[0].clone(), today[0].clone()],
+            date!(2025 - 12 - 31),
+        )
+        .unwrap();
+        assert_eq!(h.incomplete, ["2025-12"]);
+    }
+
+    /// Holt's recursions by hand for [10, 12, 11], alpha = beta = 0.5: level 10, trend 2;
+    /// y = 12: predicted 12, error 0, level 12, trend 2; y = 11: predicted 14, error −3,
+    /// level 12.5, trend 1.25; RMSE √(9/2); forecasts 13.75, 15.
+    #[test]
+    fn holt_matches_a_hand_computation() {
+        let m = Holt::with_params(&[10.0, 12.0, 11.0], 0.5, 0.5).unwrap();
+        assert!(
+            (m.level - 12.5).abs() < 1e-12 && (m.trend - 1.25).abs() < 1e-12,
+            "{m:?}"
+        );
+        assert!((m.rmse - 4.5_f64.sqrt()).abs() < 1e-12);
+        assert_eq!(m.forecast(2), [13.75, 15.0]);
+    }
 
     #[tokio::test]
     async fn reconciled_forecasts_add_up_and_models_are_cached_per_generation() {
