@@ -6,7 +6,8 @@
 //! calls are synchronous by nature; `rusqlite` exposes exactly that with no extra runtime or
 //! compile-time query checking against a live database, builds offline with the SQLite
 //! sources bundled, and keeps transactions explicit, which the refresh's "complete or roll
-//! back" guarantee relies on. Calls run on tokio's blocking pool through [`Database::call`].
+//! back" guarantee relies on. Calls run on tokio's blocking pool: writes through
+//! [`Database::call`], reads through [`Database::read`] (read-only WAL connections).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
