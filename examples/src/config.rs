@@ -61,6 +61,8 @@ pub struct AppConfig {
     pub ws_max_sessions: usize,
     /// Largest WebSocket message (and frame) a client may send.
     pub ws_max_message: usize,
+    /// Bound on the whole registry's stop (`None`: the library's default, 25 s).
+    pub shutdown_timeout: Option<Duration>,
 }
 
 impl Default for AppConfig {
@@ -82,6 +84,7 @@ impl Default for AppConfig {
             drain_timeout: Duration::from_secs(2),
             ws_max_sessions: 1024,
             ws_max_message: 64 * 1024,
+            shutdown_timeout: None,
         }
     }
 }
@@ -148,6 +151,16 @@ pub struct Cli {
     #[arg(long, env = "FORECAST_CACHE_MIB", default_value_t = 32,
           value_parser = clap::value_parser!(u64).range(1..=16_384))]
     pub cache_mib: u64,
+    /// Bound on the whole graceful stop, in milliseconds (keep it under the orchestrator's
+    /// grace period). Past it every task left is aborted and the exit code is 1.
+    #[arg(long, env = "FORECAST_SHUTDOWN_TIMEOUT_MS", default_value_t = 25_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub shutdown_timeout_ms: u64,
+    /// Pause between the steps of a view refresh, in milliseconds (demos and tests: keeps a
+    /// refresh in flight).
+    #[arg(long, env = "FORECAST_REFRESH_THROTTLE_MS", default_value_t = 0, hide = true,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub refresh_throttle_ms: u64,
     /// Read-only database connections.
     #[arg(long, env = "FORECAST_DB_READERS", default_value_t = 4,
           value_parser = clap::value_parser!(u8).range(1..=64))]
@@ -167,6 +180,8 @@ impl Cli {
             ws_max_sessions: usize::try_from(self.ws_max_sessions).unwrap_or(usize::MAX),
             cache_max_bytes: self.cache_mib * 1024 * 1024,
             db_readers: usize::from(self.db_readers),
+            shutdown_timeout: Some(Duration::from_millis(self.shutdown_timeout_ms)),
+            refresh_throttle: Duration::from_millis(self.refresh_throttle_ms),
             ..AppConfig::default()
         }
     }

@@ -129,7 +129,11 @@ pub enum PlatformError {
 /// the address printed. The stop report is returned; the caller decides on the exit code
 /// from [`RegistryStopReport::is_clean`].
 pub async fn run(config: AppConfig) -> Result<Arc<RegistryStopReport>, PlatformError> {
-    let built = build(config, RegistryOptions::default())?;
+    let mut options = RegistryOptions::default();
+    if let Some(timeout) = config.shutdown_timeout {
+        options = options.shutdown_timeout(timeout);
+    }
+    let built = build(config, options)?;
     attach_introspection(&built);
     let handle = built.handle();
     let api = Arc::clone(&built.services().api);

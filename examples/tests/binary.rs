@@ -253,3 +253,88 @@ fn json_logs_and_no_colours_off_a_terminal() {
         }
     }
 }
+
+/// A stop that is not clean exits 1: a refresh in flight (slowed to 1.5 s per step) wants its
+/// 2 s grace, but the registry's stop is bounded to 300 ms (`--shutdown-timeout-ms`), so its
+/// task is aborted and the report is not clean.
+#[test]
+fn a_stop_that_had_to_abort_tasks_exits_non_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let mut child = Command::new(BIN)
+            .args([
+                "--port",
+                "0",
+                "--seed-days",
+                "120",
+                "--shutdown-timeout-ms",
+                "300",
+            ])
+            .args(extra)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut seen = String::new();
+        let addr = loop {
+            let mut line = String::new();
+            assert!(
+                stdout.read_line(&mut line).unwrap() > 0,
+                "exited early:\n{seen}"
+            );
+            seen.push_str(&line);
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                break rest.split_whitespace().next().unwrap().to_owned();
+            }
+        };
+        (child, stdout, addr)
+    };
+    // First run builds the views quickly; a clean stop exits 0.
+    let (mut child, _, _) = run(&[]);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert_eq!(
+        wait_with_deadline(&mut child, Duration::from_secs(3))
+            .unwrap()
+            .code(),
+        Some(0)
+    );
+    // Second run: slow refresh in flight at SIGTERM.
+    let (mut child, mut stdout, addr) = run(&["--refresh-throttle-ms", "1500"]);
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    std::io::Write::write_all(
+        &mut conn,
+        b"POST /views/refresh HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    )
+    .unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 202"), "{response}");
+    std::thread::sleep(Duration::from_millis(200));
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = wait_with_deadline(&mut child, Duration::from_secs(3));
+    let Some(status) = status else {
+        let _ = child.kill();
+        panic!("still running 3 s after SIGTERM");
+    };
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{rest}\n{stderr}");
+    assert!(stderr.contains("error: stopped with problems"), "{stderr}");
+}
