@@ -453,4 +453,50 @@ mod tests {
         ));
         assert_eq!(forecasts.models.clear(), 13);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Whatever the view holds (valid months or garbage strings, any bounded volume, gaps,
+        /// any `today`), building the history and forecasting never panic and every
+        /// forecast is finite and non-negative.
+        #[test]
+        fn history_and_forecasts_never_panic(
+            rows in proptest::collection::vec(
+                (
+                    "(20[0-2][0-9]-(0[1-9]|1[0-2]))|(\\PC{0,8})",
+                    0usize..3,
+                    0usize..3,
+                    0.0f64..9.0e9,
+                    proptest::option::of("(20[0-2][0-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))|(\\PC{0,8})"),
+                ),
+                0..40,
+            ),
+            today in 0i32..40_000,
+            horizon in 0usize..30,
+        ) {
+            let rows: Vec<views::MonthlySales> = rows
+                .into_iter()
+                .map(|(month, r, p, units, last_day)| views::MonthlySales {
+                    month,
+                    region: crate::db::REGIONS[r].to_owned(),
+                    product: crate::db::PRODUCTS[p].to_owned(),
+                    units,
+                    last_day,
+                })
+                .collect();
+            let today = date!(2000 - 01 - 01) + time::Duration::days(i64::from(today));
+            if let Ok(h) = History::from_rows(1, &rows, today) {
+                proptest::prop_assert!(h.future_months(horizon).len() <= horizon);
+                for series in h.leaves.values() {
+                    proptest::prop_assert_eq!(series.len(), h.months.len());
+                    if let Some(m) = Holt::fit(series) {
+                        for v in m.forecast(horizon) {
+                            proptest::prop_assert!(v.is_finite() && v >= 0.0, "{v}");
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
