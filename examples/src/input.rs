@@ -41,11 +41,6 @@ impl<const MIN: i64, const MAX: i64> Bounded<MIN, MAX> {
     pub const fn get(self) -> i64 {
         self.0
     }
-
-    /// The value as a `usize` (the bounds of every use here are non-negative).
-    pub fn as_usize(self) -> usize {
-        usize::try_from(self.0).unwrap_or(0)
-    }
 }
 
 impl<const MIN: i64, const MAX: i64> Serialize for Bounded<MIN, MAX> {
@@ -100,7 +95,7 @@ impl Day {
 
 impl fmt::Display for Day {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write_date(f, self.0)
+        f.write_str(&format_day(self.0))
     }
 }
 
@@ -133,16 +128,6 @@ pub fn next_month(d: Date) -> Option<Date> {
         m => (d.year(), m.next()),
     };
     Date::from_calendar_date(y, m, 1).ok()
-}
-
-fn write_date(f: &mut fmt::Formatter<'_>, d: Date) -> fmt::Result {
-    write!(
-        f,
-        "{:04}-{:02}-{:02}",
-        d.year(),
-        u8::from(d.month()),
-        d.day()
-    )
 }
 
 impl Serialize for Day {
