@@ -14,8 +14,9 @@ use lifecycle_core::RegistryOptions;
 
 /// Attack: 600 concurrent uncached reads (distinct pages of `daily_totals`, so every one
 /// reaches the database) plus `/readyz` while a slowed-down refresh (≈ 2.4 s) holds the
-/// write transaction on 7 300 days of history. Reports p50/p99; asserts p99 < 1 s and
-/// `/readyz` 200 throughout. Also reports how long a full refresh of 7 300 days takes.
+/// write transaction on 7 300 days of history. Reports p50/p99 beside the same burst without
+/// a refresh (same run); asserts p99 < 2 s, p50 within 3× the baseline (+100 ms) and
+/// `/readyz` 200. Also reports how long a full refresh of 7 300 days takes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reads_stay_fast_during_a_refresh_on_a_multi_year_history() {
     let dir = tempfile::tempdir().unwrap();
@@ -96,7 +97,13 @@ async fn reads_stay_fast_during_a_refresh_on_a_multi_year_history() {
         "the reads must overlap the refresh for the figure to mean anything"
     );
     assert_eq!(ready, 200);
-    assert!(p99 < Duration::from_secs(1), "p99 {p99:?}");
+    // The original's p50 was 6.2 s. Absolute bound with room for a loaded 2-core CI machine,
+    // and relative to the same-run baseline: the refresh must not slow reads down.
+    assert!(p99 < Duration::from_secs(2), "p99 {p99:?}");
+    assert!(
+        p50 <= b50 * 3 + Duration::from_millis(100),
+        "p50 {p50:?} during the refresh vs {b50:?} without"
+    );
     drop(http);
     assert!(running.stop().await.is_clean());
 }
