@@ -43,8 +43,8 @@ pub struct AppConfig {
     /// rolled back. Kept well inside `AutomatedRefresh`'s `stop_timeout` (5 s).
     pub refresh_grace: Duration,
     /// How long start-up waits for the first build of the views. Past it the build is rolled
-    /// back, the platform starts serving (views answer 503, refresh health "degraded") and
-    /// the periodic check builds them in the background.
+    /// back, the platform starts serving (views empty, forecasts 503, refresh health
+    /// "degraded") and the periodic check builds them in the background.
     pub initial_refresh_budget: Duration,
     /// HTTP connections open at once; past it new connections are closed at accept.
     pub max_connections: usize,

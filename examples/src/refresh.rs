@@ -121,9 +121,9 @@ impl AutomatedRefresh {
 
     /// Registers the views and builds the ones never built (first run), within
     /// `initial_refresh_budget`. Past the budget the build in progress is rolled back and
-    /// start-up goes on: the views answer 503 and this service reports "degraded" until the
-    /// periodic check (which runs at once) has built them in the background. So a huge
-    /// history never fails start-up by timing out.
+    /// start-up goes on: the views are empty, forecasts answer 503, and this service reports
+    /// "degraded" until the periodic check (which runs at once) has built them in the
+    /// background. So a huge history never fails start-up by timing out.
     #[on_start]
     pub async fn warm_up(&self) -> Result<(), DbError> {
         let states = self
