@@ -483,6 +483,91 @@ mod tests {
         db.close().await.unwrap();
     }
 
+    /// A reader does not wait behind the writer: while a write transaction is held open for
+    /// 500 ms, reads complete (and see the last committed state).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readers_do_not_wait_behind_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = std::sync::Arc::new(Database::new(dir.path().join("rw.db")).with_seed_days(3));
+        db.open().await.unwrap();
+        let (entered_tx, entered_rx) = tokio::sync::oneshot::channel();
+        let writer = {
+            let db = std::sync::Arc::clone(&db);
+            tokio::spawn(async move {
+                db.call(move |c| {
+                    let tx =
+                        c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    tx.execute("DELETE FROM sales", [])?;
+                    let _ = entered_tx.send(());
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                    tx.commit()?;
+                    Ok(())
+                })
+                .await
+            })
+        };
+        entered_rx.await.unwrap();
+        let began = std::time::Instant::now();
+        for _ in 0..8 {
+            let n: i64 = db
+                .read(|c| Ok(c.query_row("SELECT count(*) FROM sales", [], |r| r.get(0))?))
+                .await
+                .unwrap();
+            assert_eq!(n, 27, "readers see the last committed state");
+        }
+        let took = began.elapsed();
+        assert!(
+            took < std::time::Duration::from_millis(250),
+            "reads waited {took:?}"
+        );
+        writer.await.unwrap().unwrap();
+        db.close().await.unwrap();
+    }
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+
+    /// A database written by the version before migrations (schema v1, `user_version` 0)
+    /// holding rows it accepted without validation: opening it migrates to v2 and moves the
+    /// bad rows to `sales_quarantine`; the good ones stay.
+    #[tokio::test]
+    async fn an_old_database_is_migrated_and_its_bad_rows_quarantined() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO sales (day, region, product, units) VALUES
+                    ('2024-03-01', 'north', 'widget', 5),
+                    ('2024-13-45', 'north', 'widget', 5),
+                    ('abcd-ef-gh', 'north', 'widget', 5),
+                    ('2024-02-30', 'north', 'widget', 5),
+                    ('2024-03-02', 'north', 'widget', 1e308),
+                    ('2024-03-02', 'east', 'widget', 1);",
+            )
+            .unwrap();
+        }
+        let db = Database::new(&path);
+        db.open().await.unwrap();
+        let (version, good, quarantined): (i64, i64, i64) = db
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT (SELECT user_version FROM pragma_user_version),
+                            (SELECT count(*) FROM sales),
+                            (SELECT count(*) FROM sales_quarantine)",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!((version, good, quarantined), (2, 1, 5));
+        db.close().await.unwrap();
+    }
+
     #[tokio::test]
     async fn unopenable_path_names_the_path() {
         let dir = tempfile::tempdir().unwrap();
