@@ -201,7 +201,7 @@ async fn bad_dates_numbers_and_text_are_rejected_and_never_stored() {
 }
 
 /// Attack: framework-level errors (unknown path, wrong method, malformed JSON, wrong content
-/// type, body over the limit) used to be `text/plain` or empty. Every one is now the JSON
+/// type, body over the limit, a WebSocket endpoint without upgrade) used to be `text/plain` or empty. Every one is now the JSON
 /// error shape with the right status (405 keeps its `Allow` header).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_framework_error_is_the_json_shape() {
@@ -240,6 +240,11 @@ async fn every_framework_error_is_the_json_shape() {
         .await
         .unwrap();
     common::assert_error(r, 413).await;
+    // A plain GET on the WebSocket endpoint: the upgrade extractor's rejection.
+    let r = http.get(format!("{base}/ws")).send().await.unwrap();
+    let status = r.status().as_u16();
+    assert!(status == 400 || status == 426, "{status}");
+    common::assert_error(r, status).await;
     drop(http);
     assert!(running.stop().await.is_clean());
 }
