@@ -27,7 +27,7 @@ async fn first_build_past_its_budget_continues_in_the_background() {
     let took = began.elapsed();
     eprintln!("start-up with a first build over its budget: {took:?}");
     assert!(took < Duration::from_millis(700), "{took:?}");
-    let health = running.registry().health().await;
+    let health = running.health().await;
     let refresh = health
         .services
         .iter()
