@@ -156,7 +156,10 @@ pub async fn run(config: AppConfig) -> Result<Arc<RegistryStopReport>, PlatformE
     Ok(report)
 }
 
-/// Waits until every service is Running (true) or the registry stopped first (false).
+/// Waits until start-up has completed (true) or the registry stopped first (false): every
+/// service Running and the start-up report recorded for all of them. Woken by the event
+/// stream, with a 20 ms poll as a fallback (the report is recorded just after the last
+/// transition, without an event of its own).
 async fn wait_until_running(
     handle: &lifecycle_core::RegistryHandle,
     events: &mut tokio::sync::broadcast::Receiver<lifecycle_core::Event>,
@@ -166,16 +169,21 @@ async fn wait_until_running(
         if handle.is_stopped() {
             return false;
         }
-        if handle
-            .states()
+        let states = handle.states();
+        if states
             .iter()
             .all(|(_, s)| *s == lifecycle_core::State::Running)
+            && handle.startup_report().services.len() == states.len()
         {
             return true;
         }
-        match events.recv().await {
-            Ok(_) | Err(RecvError::Lagged(_)) => {}
-            Err(RecvError::Closed) => return false,
+        tokio::select! {
+            event = events.recv() => {
+                if let Err(RecvError::Closed) = event {
+                    return false;
+                }
+            }
+            () = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
         }
     }
 }
