@@ -1,21 +1,53 @@
-//! `Cache`: an in-memory TTL cache for API responses. Invalidated when views refresh,
-//! swept by a periodic task, cleared at stop.
+//! `Cache`: the API's response cache, a `moka` cache bounded in bytes. Keys are built from
+//! validated parameters only ([`CacheKey`]), so a client sending random query strings cannot
+//! grow it: an invalid parameter is rejected before the cache is consulted, and every valid
+//! combination maps to one normalized key. Entries live `cache_ttl`, are all invalidated when
+//! a view refreshes, and are dropped at stop.
 
-use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use lifecycle_core::Service;
 use serde::Serialize;
-use serde_json::Value;
-use tokio::time::Instant;
 
 use crate::config::AppConfig;
+use crate::forecasts::Node;
+use crate::input::{Day, Product, Region};
 
-pub(crate) struct Entry {
-    value: Arc<Value>,
-    expires: Instant,
+/// A cached response, identified by its validated parameters.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CacheKey {
+    /// `/views/daily_totals`.
+    Daily {
+        /// From day.
+        from: Option<Day>,
+        /// To day.
+        to: Option<Day>,
+        /// Page size.
+        limit: i64,
+        /// Offset.
+        offset: i64,
+    },
+    /// `/views/monthly_sales`.
+    Monthly {
+        /// Region filter.
+        region: Option<Region>,
+        /// Product filter.
+        product: Option<Product>,
+        /// Page size.
+        limit: i64,
+        /// Offset.
+        offset: i64,
+    },
+    /// `/forecasts/{node}`.
+    Forecast {
+        /// The node.
+        node: Node,
+        /// Months ahead.
+        horizon: i64,
+    },
 }
 
 /// Cache counters, as served by `/cache`.
@@ -25,129 +57,107 @@ pub struct CacheStats {
     pub hits: u64,
     /// Lookups that had to compute the value.
     pub misses: u64,
-    /// Entries dropped by invalidation.
-    pub invalidated: u64,
-    /// Entries dropped because they expired.
-    pub expired: u64,
+    /// Invalidations (each drops every entry).
+    pub invalidations: u64,
     /// Entries now.
     pub entries: u64,
+    /// Bytes of cached JSON now.
+    pub bytes: u64,
+    /// The bound on `bytes`.
+    pub max_bytes: u64,
 }
 
-/// The TTL cache service.
+/// The response cache service.
 #[derive(Service)]
 #[service(tasks)]
 pub struct Cache {
     #[depends_on]
     config: Arc<AppConfig>,
-    entries: Mutex<HashMap<String, Entry>>,
+    /// Built on first use from `config` (the derive builds the service from its
+    /// dependencies; fields that are not dependencies start at `Default`).
+    store: std::sync::OnceLock<moka::future::Cache<CacheKey, Bytes>>,
     hits: AtomicU64,
     misses: AtomicU64,
-    invalidated: AtomicU64,
-    expired: AtomicU64,
+    invalidations: AtomicU64,
+}
+
+/// An entry's weight: its JSON plus a fixed allowance for the key and bookkeeping.
+fn weigh(_: &CacheKey, value: &Bytes) -> u32 {
+    u32::try_from(value.len().saturating_add(128)).unwrap_or(u32::MAX)
 }
 
 #[lifecycle_core::tasks]
 impl Cache {
-    /// A cache whose entries live `config.cache_ttl`.
+    /// A cache bounded by `config.cache_max_bytes`, entries living `config.cache_ttl`.
     pub fn new(config: Arc<AppConfig>) -> Self {
         Self {
             config,
-            entries: Mutex::default(),
+            store: std::sync::OnceLock::new(),
             hits: AtomicU64::default(),
             misses: AtomicU64::default(),
-            invalidated: AtomicU64::default(),
-            expired: AtomicU64::default(),
+            invalidations: AtomicU64::default(),
         }
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    fn entries(&self) -> &moka::future::Cache<CacheKey, Bytes> {
+        self.store.get_or_init(|| {
+            moka::future::Cache::builder()
+                .max_capacity(self.config.cache_max_bytes)
+                .weigher(weigh)
+                .time_to_live(self.config.cache_ttl)
+                .build()
+        })
     }
 
-    /// The cached value for `key`, or computes it with `compute`, caches it for the
-    /// configured TTL and returns it. Errors are not cached.
-    pub async fn get_or_try_insert<E, F, Fut>(&self, key: &str, compute: F) -> Result<Arc<Value>, E>
+    /// The cached JSON for `key`, or computes it with `compute`, caches and returns it.
+    /// Errors are not cached.
+    pub async fn get_or_try_insert<E, F, Fut>(&self, key: CacheKey, compute: F) -> Result<Bytes, E>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<Value, E>>,
+        Fut: Future<Output = Result<Bytes, E>>,
     {
-        if let Some(hit) = self.get(key) {
+        if let Some(hit) = self.entries().get(&key).await {
+            self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(hit);
         }
         self.misses.fetch_add(1, Ordering::Relaxed);
-        let value = Arc::new(compute().await?);
-        self.insert(key, Arc::clone(&value));
+        let value = compute().await?;
+        self.entries().insert(key, value.clone()).await;
         Ok(value)
     }
 
-    /// The cached value, if present and fresh.
-    pub fn get(&self, key: &str) -> Option<Arc<Value>> {
-        let entries = self.entries();
-        let entry = entries.get(key).filter(|e| e.expires > Instant::now())?;
-        self.hits.fetch_add(1, Ordering::Relaxed);
-        Some(Arc::clone(&entry.value))
+    /// Drops every entry (a view was refreshed: every cached response may be stale).
+    pub fn invalidate_all(&self) {
+        self.invalidations.fetch_add(1, Ordering::Relaxed);
+        self.entries().invalidate_all();
     }
 
-    /// Caches `value` under `key` for the configured TTL.
-    pub fn insert(&self, key: &str, value: Arc<Value>) {
-        let expires = Instant::now() + self.config.cache_ttl;
-        self.entries()
-            .insert(key.to_owned(), Entry { value, expires });
-    }
-
-    /// Drops every entry whose key starts with `prefix`; returns how many.
-    pub fn invalidate_prefix(&self, prefix: &str) -> usize {
-        let mut entries = self.entries();
-        let before = entries.len();
-        entries.retain(|k, _| !k.starts_with(prefix));
-        let dropped = before - entries.len();
-        self.invalidated
-            .fetch_add(dropped as u64, Ordering::Relaxed);
-        dropped
-    }
-
-    /// Drops expired entries every 10 s. Without a `Shutdown` parameter, a run in progress
-    /// is simply dropped at stop.
+    /// Runs moka's pending maintenance (evictions, expirations) every 10 s; moka also runs
+    /// it as entries are written.
     #[background_task(every = "10s")]
-    async fn sweep_expired(&self) {
-        self.sweep();
-    }
-
-    /// Drops expired entries; returns how many.
-    pub fn sweep(&self) -> usize {
-        let now = Instant::now();
-        let mut entries = self.entries();
-        let before = entries.len();
-        entries.retain(|_, e| e.expires > now);
-        let dropped = before - entries.len();
-        self.expired.fetch_add(dropped as u64, Ordering::Relaxed);
-        dropped
-    }
-
-    /// Drops everything; returns how many.
-    pub fn clear(&self) -> usize {
-        let mut entries = self.entries();
-        let n = entries.len();
-        entries.clear();
-        n
+    async fn housekeeping(&self) {
+        self.entries().run_pending_tasks().await;
     }
 
     #[on_stop]
-    fn clear_at_stop(&self) {
-        let n = self.clear();
+    async fn clear_at_stop(&self) {
+        self.entries().run_pending_tasks().await;
+        let n = self.entries().entry_count();
+        self.entries().invalidate_all();
+        self.entries().run_pending_tasks().await;
         tracing::info!(entries = n, "cache cleared");
     }
 
-    /// The counters.
-    pub fn stats(&self) -> CacheStats {
+    /// The counters (after moka's pending maintenance, so `entries` and `bytes` are exact).
+    pub async fn stats(&self) -> CacheStats {
+        self.entries().run_pending_tasks().await;
         CacheStats {
             hits: self.hits.load(Ordering::Relaxed),
             misses: self.misses.load(Ordering::Relaxed),
-            invalidated: self.invalidated.load(Ordering::Relaxed),
-            expired: self.expired.load(Ordering::Relaxed),
-            entries: self.entries().len() as u64,
+            invalidations: self.invalidations.load(Ordering::Relaxed),
+            entries: self.entries().entry_count(),
+            bytes: self.entries().weighted_size(),
+            max_bytes: self.config.cache_max_bytes,
         }
     }
 }
@@ -157,46 +167,72 @@ mod tests {
     use super::*;
     use std::time::Duration;
 
-    fn cache(ttl: Duration) -> Cache {
+    fn cache(max_bytes: u64) -> Cache {
         Cache::new(Arc::new(AppConfig {
-            cache_ttl: ttl,
+            cache_max_bytes: max_bytes,
             ..AppConfig::default()
         }))
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn entries_expire_after_the_ttl() {
-        let c = cache(Duration::from_secs(10));
-        let v = c
-            .get_or_try_insert("views/a", || async { Ok::<_, ()>(Value::from(1)) })
-            .await
-            .unwrap();
-        assert_eq!(*v, Value::from(1));
-        let again = c
-            .get_or_try_insert("views/a", || async { Ok::<_, ()>(Value::from(2)) })
-            .await
-            .unwrap();
-        assert_eq!(*again, Value::from(1), "served from the cache");
-        tokio::time::advance(Duration::from_secs(11)).await;
-        assert!(c.get("views/a").is_none());
-        assert_eq!(c.sweep(), 1);
-        let s = c.stats();
-        assert_eq!((s.hits, s.misses, s.expired, s.entries), (1, 1, 1, 0));
+    fn key(i: i64) -> CacheKey {
+        CacheKey::Forecast {
+            node: Node::Total,
+            horizon: i,
+        }
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn invalidation_by_prefix_and_errors_not_cached() {
-        let c = cache(Duration::from_secs(10));
-        c.insert("views/a", Arc::new(Value::Null));
-        c.insert("views/b", Arc::new(Value::Null));
-        c.insert("forecasts/total", Arc::new(Value::Null));
-        assert_eq!(c.invalidate_prefix("views/"), 2);
-        assert!(c.get("forecasts/total").is_some());
+    #[tokio::test]
+    async fn hits_misses_and_errors_not_cached() {
+        let c = cache(1 << 20);
+        let v = c
+            .get_or_try_insert(key(1), || async { Ok::<_, ()>(Bytes::from("1")) })
+            .await
+            .unwrap();
+        assert_eq!(v, "1");
+        let again = c
+            .get_or_try_insert(key(1), || async { Ok::<_, ()>(Bytes::from("2")) })
+            .await
+            .unwrap();
+        assert_eq!(again, "1", "served from the cache");
         let r = c
-            .get_or_try_insert("x", || async { Err::<Value, _>("boom") })
+            .get_or_try_insert(key(2), || async { Err::<Bytes, _>("boom") })
             .await;
         assert!(r.is_err());
-        assert!(c.get("x").is_none());
-        assert_eq!(c.clear(), 1);
+        let s = c.stats().await;
+        assert_eq!((s.hits, s.misses, s.entries), (1, 2, 1));
+        c.invalidate_all();
+        assert_eq!(c.stats().await.entries, 0);
+    }
+
+    #[tokio::test]
+    async fn stays_within_its_byte_bound() {
+        let c = cache(64 * 1024);
+        let value = Bytes::from(vec![b'x'; 1000]);
+        for i in 0..1000 {
+            let v = value.clone();
+            c.get_or_try_insert(key(i), || async { Ok::<_, ()>(v) })
+                .await
+                .unwrap();
+        }
+        let s = c.stats().await;
+        assert!(s.bytes <= 64 * 1024, "{s:?}");
+        assert!(s.entries < 100, "{s:?}");
+    }
+
+    #[tokio::test]
+    async fn entries_expire_after_the_ttl() {
+        let c = Cache::new(Arc::new(AppConfig {
+            cache_ttl: Duration::from_millis(20),
+            ..AppConfig::default()
+        }));
+        c.get_or_try_insert(key(1), || async { Ok::<_, ()>(Bytes::from("1")) })
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(40)).await; // moka's own clock: real time
+        let v = c
+            .get_or_try_insert(key(1), || async { Ok::<_, ()>(Bytes::from("2")) })
+            .await
+            .unwrap();
+        assert_eq!(v, "2", "expired and recomputed");
     }
 }

@@ -1,10 +1,25 @@
 //! `AppConfig`: a plain value registered in the registry with `#[value]`. Services that need it
 //! declare `#[depends_on] config: Arc<AppConfig>`, exactly like a service dependency, but it
 //! has no lifecycle.
+//!
+//! The command line is parsed by `clap` ([`Cli`]); every option can also come from the
+//! environment (`FORECAST_*`), and every numeric option is range-checked by clap.
+//!
+//! ```
+//! use clap::Parser;
+//! use forecast_platform::config::Cli;
+//!
+//! let cli = Cli::try_parse_from(["forecast-platform", "--host", "0.0.0.0", "--port", "0"]).unwrap();
+//! let config = cli.into_config();
+//! assert_eq!(config.listen.to_string(), "0.0.0.0:0");
+//! assert!(Cli::try_parse_from(["forecast-platform", "--max-connections", "0"]).is_err());
+//! ```
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
 
 /// Everything the platform reads from the environment or the command line.
 #[derive(Debug, Clone)]
@@ -15,14 +30,39 @@ pub struct AppConfig {
     pub listen: SocketAddr,
     /// How long API responses stay in the cache.
     pub cache_ttl: Duration,
+    /// Upper bound of the response cache, in bytes of cached JSON.
+    pub cache_max_bytes: u64,
     /// Days of synthetic sales history seeded into a new database.
     pub seed_days: u32,
+    /// Read-only SQLite connections (readers never wait behind the writer).
+    pub db_readers: usize,
     /// Artificial pause between the chunks of a view refresh: 0 in production; tests and
     /// demos raise it to have a refresh in flight when the platform stops.
     pub refresh_throttle: Duration,
     /// How long an in-flight refresh may still run after stop was requested before it is
     /// rolled back. Kept well inside `AutomatedRefresh`'s `stop_timeout` (5 s).
     pub refresh_grace: Duration,
+    /// How long start-up waits for the first build of the views. Past it the build is rolled
+    /// back, the platform starts serving (views empty, forecasts 503, refresh health
+    /// "degraded") and the periodic check builds them in the background.
+    pub initial_refresh_budget: Duration,
+    /// HTTP connections open at once; past it new connections are closed at accept.
+    pub max_connections: usize,
+    /// A client must send a request's headers within this (slowloris); also the idle
+    /// keep-alive timeout.
+    pub header_read_timeout: Duration,
+    /// A request must be answered within this (408 otherwise).
+    pub request_timeout: Duration,
+    /// Largest request body accepted (413 otherwise).
+    pub body_limit: usize,
+    /// At stop, in-flight requests get this long before their connection is closed.
+    pub drain_timeout: Duration,
+    /// WebSocket sessions open at once; past it upgrades are refused with 503.
+    pub ws_max_sessions: usize,
+    /// Largest WebSocket message (and frame) a client may send.
+    pub ws_max_message: usize,
+    /// Bound on the whole registry's stop (`None`: the library's default, 25 s).
+    pub shutdown_timeout: Option<Duration>,
 }
 
 impl Default for AppConfig {
@@ -31,140 +71,160 @@ impl Default for AppConfig {
             data_dir: PathBuf::from("data"),
             listen: SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 8080),
             cache_ttl: Duration::from_secs(30),
-            seed_days: 730,
+            cache_max_bytes: 32 * 1024 * 1024,
+            seed_days: 731,
+            db_readers: crate::db::DEFAULT_READERS,
             refresh_throttle: Duration::ZERO,
             refresh_grace: Duration::from_secs(2),
+            initial_refresh_budget: Duration::from_secs(10),
+            max_connections: 4096,
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(15),
+            body_limit: 256 * 1024,
+            drain_timeout: Duration::from_secs(2),
+            ws_max_sessions: 1024,
+            ws_max_message: 64 * 1024,
+            shutdown_timeout: None,
         }
     }
 }
-
-/// What went wrong reading the configuration.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    /// A value could not be parsed.
-    #[error("invalid {what} `{value}`: {reason}")]
-    Invalid {
-        /// The option.
-        what: &'static str,
-        /// The value given.
-        value: String,
-        /// Why it is invalid.
-        reason: String,
-    },
-    /// An unknown command-line argument.
-    #[error("unknown argument `{0}` (try --help)")]
-    UnknownArgument(String),
-    /// `--help` was asked for.
-    #[error("{USAGE}")]
-    Help,
-}
-
-/// Command-line help.
-pub const USAGE: &str = "\
-usage: forecast-platform [--port N] [--data-dir DIR] [--seed-days N]
-
-  --port N        port to listen on, on 127.0.0.1 (env FORECAST_PORT, default 8080, 0 = any free port)
-  --data-dir DIR  where the SQLite database is created (env FORECAST_DATA_DIR, default ./data)
-  --seed-days N   days of sales history seeded into a new database (default 730)
-
-Logging: RUST_LOG (default `info`). Stop with Ctrl-C or SIGTERM.";
 
 impl AppConfig {
     /// The SQLite file inside the data directory.
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("forecast.db")
     }
-
-    /// Reads `FORECAST_PORT`/`FORECAST_DATA_DIR`, then command-line flags (which win).
-    pub fn from_env_and_args(
-        env: impl Fn(&str) -> Option<String>,
-        args: impl IntoIterator<Item = String>,
-    ) -> Result<Self, ConfigError> {
-        let mut config = Self::default();
-        if let Some(port) = env("FORECAST_PORT") {
-            config.listen.set_port(parse_port(&port)?);
-        }
-        if let Some(dir) = env("FORECAST_DATA_DIR") {
-            config.data_dir = PathBuf::from(dir);
-        }
-        let mut args = args.into_iter();
-        while let Some(arg) = args.next() {
-            let (flag, inline) = match arg.split_once('=') {
-                Some((f, v)) => (f.to_owned(), Some(v.to_owned())),
-                None => (arg.clone(), None),
-            };
-            let mut value = |what: &'static str| {
-                inline
-                    .clone()
-                    .or_else(|| args.next())
-                    .ok_or_else(|| ConfigError::Invalid {
-                        what,
-                        value: String::new(),
-                        reason: "missing value".into(),
-                    })
-            };
-            match flag.as_str() {
-                "--port" | "-p" => config.listen.set_port(parse_port(&value("port")?)?),
-                "--data-dir" => config.data_dir = PathBuf::from(value("data dir")?),
-                "--seed-days" => {
-                    let v = value("seed days")?;
-                    config.seed_days =
-                        v.parse()
-                            .map_err(|e: std::num::ParseIntError| ConfigError::Invalid {
-                                what: "seed days",
-                                value: v.clone(),
-                                reason: e.to_string(),
-                            })?;
-                }
-                "--help" | "-h" => return Err(ConfigError::Help),
-                _ => return Err(ConfigError::UnknownArgument(arg)),
-            }
-        }
-        Ok(config)
-    }
 }
 
-fn parse_port(value: &str) -> Result<u16, ConfigError> {
-    value
-        .parse()
-        .map_err(|e: std::num::ParseIntError| ConfigError::Invalid {
-            what: "port",
-            value: value.to_owned(),
-            reason: e.to_string(),
-        })
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable; coloured only when stderr/stdout is a terminal.
+    Text,
+    /// One JSON object per line (for log collectors).
+    Json,
+}
+
+/// The command line of `forecast-platform`. Every option also reads an environment variable.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "forecast-platform",
+    version,
+    about = "The forecasting platform: HTTP API, WebSocket hub, SQLite views, forecasts.",
+    after_help = "Logging filter: RUST_LOG (default `info`). Stop with Ctrl-C or SIGTERM; \
+                  the exit code is 0 only for a clean stop."
+)]
+pub struct Cli {
+    /// Address to listen on.
+    #[arg(long, env = "FORECAST_HOST", default_value = "127.0.0.1")]
+    pub host: IpAddr,
+    /// Port to listen on (0 = any free port).
+    #[arg(long, short, env = "FORECAST_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Where the SQLite database is created.
+    #[arg(long, env = "FORECAST_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Days of sales history seeded into a new database.
+    #[arg(long, env = "FORECAST_SEED_DAYS", default_value_t = 731,
+          value_parser = clap::value_parser!(u32).range(0..=36_500))]
+    pub seed_days: u32,
+    /// Log format.
+    #[arg(long, env = "FORECAST_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// HTTP connections open at once.
+    #[arg(long, env = "FORECAST_MAX_CONNECTIONS", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub max_connections: u32,
+    /// Seconds a client has to send a request's headers (also the keep-alive idle timeout).
+    #[arg(long, env = "FORECAST_HEADER_TIMEOUT_SECS", default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub header_timeout_secs: u64,
+    /// Seconds a request may take.
+    #[arg(long, env = "FORECAST_REQUEST_TIMEOUT_SECS", default_value_t = 15,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub request_timeout_secs: u64,
+    /// WebSocket sessions open at once.
+    #[arg(long, env = "FORECAST_WS_MAX_SESSIONS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    pub ws_max_sessions: u32,
+    /// Response cache bound, in MiB.
+    #[arg(long, env = "FORECAST_CACHE_MIB", default_value_t = 32,
+          value_parser = clap::value_parser!(u64).range(1..=16_384))]
+    pub cache_mib: u64,
+    /// Bound on the whole graceful stop, in milliseconds (keep it under the orchestrator's
+    /// grace period). Past it every task left is aborted and the exit code is 1.
+    #[arg(long, env = "FORECAST_SHUTDOWN_TIMEOUT_MS", default_value_t = 25_000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub shutdown_timeout_ms: u64,
+    /// Pause between the steps of a view refresh, in milliseconds (demos and tests: keeps a
+    /// refresh in flight).
+    #[arg(long, env = "FORECAST_REFRESH_THROTTLE_MS", default_value_t = 0, hide = true,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub refresh_throttle_ms: u64,
+    /// Read-only database connections.
+    #[arg(long, env = "FORECAST_DB_READERS", default_value_t = 4,
+          value_parser = clap::value_parser!(u8).range(1..=64))]
+    pub db_readers: u8,
+}
+
+impl Cli {
+    /// The configuration these options describe (the rest at its defaults).
+    pub fn into_config(self) -> AppConfig {
+        AppConfig {
+            data_dir: self.data_dir,
+            listen: SocketAddr::new(self.host, self.port),
+            seed_days: self.seed_days,
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            header_read_timeout: Duration::from_secs(self.header_timeout_secs),
+            request_timeout: Duration::from_secs(self.request_timeout_secs),
+            ws_max_sessions: usize::try_from(self.ws_max_sessions).unwrap_or(usize::MAX),
+            cache_max_bytes: self.cache_mib * 1024 * 1024,
+            db_readers: usize::from(self.db_readers),
+            shutdown_timeout: Some(Duration::from_millis(self.shutdown_timeout_ms)),
+            refresh_throttle: Duration::from_millis(self.refresh_throttle_ms),
+            ..AppConfig::default()
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn args(list: &[&str]) -> Vec<String> {
-        list.iter().map(|s| (*s).to_owned()).collect()
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("forecast-platform").chain(args.iter().copied()))
     }
 
     #[test]
     fn defaults_to_localhost_8080_and_data_dir() {
-        let c = AppConfig::from_env_and_args(|_| None, args(&[])).unwrap();
+        let c = parse(&[]).unwrap().into_config();
         assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(c.db_path(), PathBuf::from("data/forecast.db"));
     }
 
     #[test]
-    fn flags_override_env() {
-        let env = |k: &str| (k == "FORECAST_PORT").then(|| "9000".to_owned());
-        let c =
-            AppConfig::from_env_and_args(env, args(&["--port=0", "--data-dir", "/tmp/x"])).unwrap();
-        assert_eq!(c.listen.port(), 0);
+    fn flags_and_host() {
+        let c = parse(&["--port=0", "--data-dir", "/tmp/x", "--host", "::1"])
+            .unwrap()
+            .into_config();
+        assert_eq!(c.listen.to_string(), "[::1]:0");
         assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
-        let c = AppConfig::from_env_and_args(env, args(&[])).unwrap();
-        assert_eq!(c.listen.port(), 9000);
+        let cli = parse(&["--log-format", "json"]).unwrap();
+        assert_eq!(cli.log_format, LogFormat::Json);
     }
 
     #[test]
     fn bad_values_are_reported() {
-        let e = AppConfig::from_env_and_args(|_| None, args(&["--port", "http"])).unwrap_err();
-        assert!(e.to_string().contains("invalid port `http`"), "{e}");
-        let e = AppConfig::from_env_and_args(|_| None, args(&["--bogus"])).unwrap_err();
-        assert!(e.to_string().contains("--bogus"), "{e}");
+        for bad in [
+            &["--port", "http"][..],
+            &["--port", "70000"],
+            &["--bogus"],
+            &["--host", "localhost:80"],
+            &["--seed-days", "-1"],
+            &["--header-timeout-secs", "0"],
+            &["--log-format", "xml"],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -6,14 +6,17 @@
 //! calls are synchronous by nature; `rusqlite` exposes exactly that with no extra runtime or
 //! compile-time query checking against a live database, builds offline with the SQLite
 //! sources bundled, and keeps transactions explicit, which the refresh's "complete or roll
-//! back" guarantee relies on. Calls run on tokio's blocking pool through [`Database::call`].
+//! back" guarantee relies on. Calls run on tokio's blocking pool: writes through
+//! [`Database::call`], reads through [`Database::read`] (read-only WAL connections).
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use lifecycle_core::{Health, Service};
-use rusqlite::Connection;
+use rusqlite::{Connection, OpenFlags};
+use rusqlite_migration::{M, Migrations};
+use tokio::sync::Semaphore;
 
 /// Database errors.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +42,9 @@ pub enum DbError {
     /// The operation was cancelled and its transaction rolled back.
     #[error("cancelled, transaction rolled back")]
     Cancelled,
+    /// The schema could not be migrated.
+    #[error("cannot migrate the schema: {0}")]
+    Migration(#[source] rusqlite_migration::Error),
     /// A value stored in the database could not be decoded.
     #[error("corrupt value in column `{column}`: {reason}")]
     Corrupt {
@@ -51,13 +57,32 @@ pub enum DbError {
 
 /// The SQLite database. Shared as `Arc<Database>` by every service that depends on it.
 ///
+/// One writer connection ([`Database::call`], serialized: SQLite has one writer anyway) and a
+/// small pool of read-only connections ([`Database::read`]). The file is in WAL mode, so a
+/// reader sees the last committed state and never waits behind the writer, not even behind
+/// a view refresh holding its transaction open.
+///
 /// No dependencies; it is an `#[instance]` of the registry (built by `Database::new`).
 #[derive(Default, Service)]
 #[service(tasks)]
 pub struct Database {
     pub(crate) path: PathBuf,
     pub(crate) seed_days: u32,
+    pub(crate) readers: usize,
     pub(crate) conn: Arc<Mutex<Option<Connection>>>,
+    pub(crate) pool: Mutex<Option<Arc<ReaderPool>>>,
+}
+
+/// The read-only connections: a connection is taken for one call and put back.
+pub(crate) struct ReaderPool {
+    idle: Mutex<Vec<Connection>>,
+    /// One permit per connection; closed when the database closes.
+    permits: Arc<Semaphore>,
+    size: usize,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl std::fmt::Debug for Database {
@@ -76,7 +101,37 @@ pub const PRODUCTS: [&str; 3] = ["widget", "gadget", "gizmo"];
 /// First day of the seeded history (2023-01-01, as days since 1970-01-01).
 pub const SEED_START_DAY: i64 = 19_358;
 
-const SCHEMA: &str = "
+/// Default number of read-only connections.
+pub const DEFAULT_READERS: usize = 4;
+
+/// The schema's migrations, applied in order by `rusqlite_migration` (the version is kept in
+/// SQLite's `user_version`). Version 1 is the original schema, written with `IF NOT EXISTS`
+/// so that a database created before migrations existed (user_version 0) adopts it.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(SCHEMA_V1), M::up(SCHEMA_V2)])
+}
+
+/// Version 2: `mv_monthly_sales.last_day` (forecasts leave out a month the data has not
+/// covered yet) and quarantine of rows an older version accepted without validation
+/// (`2024-13-45`, `1e308` units): moved to `sales_quarantine`, out of every view.
+const SCHEMA_V2: &str = "
+ALTER TABLE mv_monthly_sales ADD COLUMN last_day TEXT;
+UPDATE view_state SET refreshed_at_ms = NULL WHERE view = 'monthly_sales';
+CREATE TABLE sales_quarantine (
+    id      INTEGER PRIMARY KEY,
+    day     TEXT,
+    region  TEXT,
+    product TEXT,
+    units
+);
+INSERT INTO sales_quarantine SELECT id, day, region, product, units FROM sales
+ WHERE date(day) IS NOT day OR day < '2000-01-01'
+    OR typeof(units) NOT IN ('integer', 'real') OR units < 0 OR units > 1000000
+    OR region NOT IN ('north', 'south', 'west') OR product NOT IN ('widget', 'gadget', 'gizmo');
+DELETE FROM sales WHERE id IN (SELECT id FROM sales_quarantine);
+";
+
+const SCHEMA_V1: &str = "
 CREATE TABLE IF NOT EXISTS sales (
     id      INTEGER PRIMARY KEY,
     day     TEXT NOT NULL,
@@ -144,12 +199,22 @@ impl Database {
     pub fn new(path: impl AsRef<Path>) -> Self {
         Self {
             path: path.as_ref().to_path_buf(),
-            seed_days: 730,
+            seed_days: 731,
+            readers: DEFAULT_READERS,
             conn: Arc::default(),
+            pool: Mutex::default(),
         }
     }
 
-    /// How many days of sales history to seed into a new database (default 730).
+    /// How many read-only connections to open (at least 1; default 4).
+    #[must_use]
+    pub fn with_readers(mut self, readers: usize) -> Self {
+        self.readers = readers.max(1);
+        self
+    }
+
+    /// How many days of sales history to seed into a new database (default 731: 2023 and
+    /// 2024, two complete years).
     #[must_use]
     pub fn with_seed_days(mut self, days: u32) -> Self {
         self.seed_days = days;
@@ -163,10 +228,31 @@ impl Database {
 
     /// Whether the connection is open.
     pub fn is_open(&self) -> bool {
-        self.conn
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_some()
+        lock(&self.conn).is_some()
+    }
+
+    /// Runs `f` with a read-only connection on tokio's blocking pool. Up to the pool's size
+    /// run at once, concurrently with the writer; more wait for a free connection.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, DbError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, DbError> + Send + 'static,
+    {
+        let pool = lock(&self.pool).clone().ok_or(DbError::Closed)?;
+        let permit = Arc::clone(&pool.permits)
+            .acquire_owned()
+            .await
+            .map_err(|_| DbError::Closed)?;
+        // The connection goes back to the pool inside the blocking call, with the permit: a
+        // caller that gives up waiting (a request timeout) cannot leak either.
+        tokio::task::spawn_blocking(move || {
+            let conn = lock(&pool.idle).pop().ok_or(DbError::Closed)?;
+            let result = f(&conn);
+            lock(&pool.idle).push(conn);
+            drop(permit);
+            result
+        })
+        .await?
     }
 
     /// Runs `f` with the connection on tokio's blocking pool. Calls are serialized: SQLite
@@ -178,9 +264,7 @@ impl Database {
     {
         let conn = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let mut guard = lock(&conn);
             let conn = guard.as_mut().ok_or(DbError::Closed)?;
             f(conn)
         })
@@ -193,7 +277,8 @@ impl Database {
         let path = self.path.clone();
         let seed_days = self.seed_days;
         let slot = Arc::clone(&self.conn);
-        let (seeded, sales) = tokio::task::spawn_blocking(move || {
+        let readers = self.readers;
+        let (seeded, sales, pool) = tokio::task::spawn_blocking(move || {
             let open_err = |source: Box<dyn std::error::Error + Send + Sync>| DbError::Open {
                 path: path.clone(),
                 source,
@@ -205,15 +290,31 @@ impl Database {
             conn.pragma_update(None, "journal_mode", "WAL")
                 .map_err(|e| open_err(e.into()))?;
             conn.busy_timeout(std::time::Duration::from_secs(5))?;
-            conn.execute_batch(SCHEMA)?;
+            migrations()
+                .to_latest(&mut conn)
+                .map_err(DbError::Migration)?;
             let seeded = seed_if_empty(&mut conn, seed_days)?;
             let sales: i64 = conn.query_row("SELECT count(*) FROM sales", [], |r| r.get(0))?;
-            *slot
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(conn);
-            Ok::<_, DbError>((seeded, sales))
+            let mut idle = Vec::with_capacity(readers);
+            for _ in 0..readers {
+                let reader = Connection::open_with_flags(
+                    &path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .map_err(|e| open_err(e.into()))?;
+                reader.busy_timeout(std::time::Duration::from_secs(5))?;
+                idle.push(reader);
+            }
+            let pool = Arc::new(ReaderPool {
+                idle: Mutex::new(idle),
+                permits: Arc::new(Semaphore::new(readers)),
+                size: readers,
+            });
+            *lock(&slot) = Some(conn);
+            Ok::<_, DbError>((seeded, sales, pool))
         })
         .await??;
+        *lock(&self.pool) = Some(pool);
         if seeded {
             tracing::info!(path = %self.path.display(), rows = sales, "created and seeded a new database");
         } else {
@@ -226,12 +327,19 @@ impl Database {
     /// service depends on the database and has stopped by then).
     #[on_stop]
     pub async fn close(&self) -> Result<(), DbError> {
+        let pool = lock(&self.pool).take();
+        if let Some(pool) = pool {
+            // Wait for the reads in flight, then refuse new ones.
+            let size = u32::try_from(pool.size).unwrap_or(u32::MAX);
+            if let Ok(all) = pool.permits.acquire_many(size).await {
+                all.forget();
+            }
+            pool.permits.close();
+            lock(&pool.idle).clear();
+        }
         let slot = Arc::clone(&self.conn);
         tokio::task::spawn_blocking(move || {
-            let conn = slot
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take();
+            let conn = lock(&slot).take();
             match conn {
                 Some(conn) => conn.close().map_err(|(_, e)| DbError::Sqlite(e)),
                 None => Ok(()),
@@ -247,23 +355,27 @@ impl Database {
             .map(drop)
     }
 
-    /// Healthy while a trivial query succeeds. A connection busy with a long call (a view
-    /// refresh) is healthy too: the check does not queue behind it.
+    /// Healthy while a trivial query succeeds on a reader. A pool busy with long reads is
+    /// healthy too: the check does not queue behind them.
     #[health]
     async fn health(&self) -> Health {
-        let conn = Arc::clone(&self.conn);
-        let probe = tokio::task::spawn_blocking(move || match conn.try_lock() {
-            Ok(guard) => match guard.as_ref() {
-                Some(c) => c
-                    .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
-                    .map(|_| Health::Healthy)
-                    .unwrap_or_else(|e| Health::unhealthy(e.to_string())),
-                None => Health::unhealthy("the database is not open"),
-            },
-            Err(std::sync::TryLockError::WouldBlock) => Health::Healthy,
-            Err(std::sync::TryLockError::Poisoned(_)) => {
-                Health::unhealthy("a database call panicked")
-            }
+        let Some(pool) = lock(&self.pool).clone() else {
+            return Health::unhealthy("the database is not open");
+        };
+        let Ok(permit) = Arc::clone(&pool.permits).try_acquire_owned() else {
+            return Health::Healthy;
+        };
+        let probe = tokio::task::spawn_blocking(move || {
+            let Some(conn) = lock(&pool.idle).pop() else {
+                return Health::Healthy;
+            };
+            let health = conn
+                .query_row("SELECT 1", [], |r| r.get::<_, i64>(0))
+                .map(|_| Health::Healthy)
+                .unwrap_or_else(|e| Health::unhealthy(e.to_string()));
+            lock(&pool.idle).push(conn);
+            drop(permit);
+            health
         });
         probe
             .await
@@ -275,7 +387,7 @@ impl Database {
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
 /// `YYYY-MM-DD` of a day number (days since 1970-01-01), proleptic Gregorian.
@@ -368,6 +480,91 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(n2, n);
+        db.close().await.unwrap();
+    }
+
+    /// A reader does not wait behind the writer: while a write transaction is held open for
+    /// 500 ms, reads complete (and see the last committed state).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn readers_do_not_wait_behind_the_writer() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = std::sync::Arc::new(Database::new(dir.path().join("rw.db")).with_seed_days(3));
+        db.open().await.unwrap();
+        let (entered_tx, entered_rx) = tokio::sync::oneshot::channel();
+        let writer = {
+            let db = std::sync::Arc::clone(&db);
+            tokio::spawn(async move {
+                db.call(move |c| {
+                    let tx =
+                        c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                    tx.execute("DELETE FROM sales", [])?;
+                    let _ = entered_tx.send(());
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                    tx.commit()?;
+                    Ok(())
+                })
+                .await
+            })
+        };
+        entered_rx.await.unwrap();
+        let began = std::time::Instant::now();
+        for _ in 0..8 {
+            let n: i64 = db
+                .read(|c| Ok(c.query_row("SELECT count(*) FROM sales", [], |r| r.get(0))?))
+                .await
+                .unwrap();
+            assert_eq!(n, 27, "readers see the last committed state");
+        }
+        let took = began.elapsed();
+        assert!(
+            took < std::time::Duration::from_millis(250),
+            "reads waited {took:?}"
+        );
+        writer.await.unwrap().unwrap();
+        db.close().await.unwrap();
+    }
+
+    #[test]
+    fn migrations_are_valid() {
+        migrations().validate().unwrap();
+    }
+
+    /// A database written by the version before migrations (schema v1, `user_version` 0)
+    /// holding rows it accepted without validation: opening it migrates to v2 and moves the
+    /// bad rows to `sales_quarantine`; the good ones stay.
+    #[tokio::test]
+    async fn an_old_database_is_migrated_and_its_bad_rows_quarantined() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(SCHEMA_V1).unwrap();
+            conn.execute_batch(
+                "INSERT INTO sales (day, region, product, units) VALUES
+                    ('2024-03-01', 'north', 'widget', 5),
+                    ('2024-13-45', 'north', 'widget', 5),
+                    ('abcd-ef-gh', 'north', 'widget', 5),
+                    ('2024-02-30', 'north', 'widget', 5),
+                    ('2024-03-02', 'north', 'widget', 1e308),
+                    ('2024-03-02', 'east', 'widget', 1);",
+            )
+            .unwrap();
+        }
+        let db = Database::new(&path);
+        db.open().await.unwrap();
+        let (version, good, quarantined): (i64, i64, i64) = db
+            .read(|c| {
+                Ok(c.query_row(
+                    "SELECT (SELECT user_version FROM pragma_user_version),
+                            (SELECT count(*) FROM sales),
+                            (SELECT count(*) FROM sales_quarantine)",
+                    [],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )?)
+            })
+            .await
+            .unwrap();
+        assert_eq!((version, good, quarantined), (2, 1, 5));
         db.close().await.unwrap();
     }
 

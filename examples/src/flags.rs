@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::db::{Database, DbError, now_ms};
+use crate::input::Bounded;
 
 /// The flag that drives `AutomatedRefresh`.
 pub const REFRESH_FLAG: &str = "ff.automated_refresh_v1";
@@ -57,7 +58,16 @@ impl Flag {
     }
 }
 
-/// A partial update (`PUT /flags/{name}`); absent fields keep their value.
+/// Bounds of [`Flag::change_threshold`]: 1 to a billion changed rows.
+pub type ChangeThreshold = Bounded<1, 1_000_000_000>;
+/// Bounds of [`Flag::time_threshold_secs`]: 1 s to a year.
+pub type TimeThreshold = Bounded<1, 31_536_000>;
+/// Bounds of [`Flag::rollout_percentage`].
+pub type Rollout = Bounded<0, 100>;
+
+/// A partial update (`PUT /flags/{name}`); absent fields keep their value. Every field is
+/// range-checked while the JSON is parsed: an out-of-range value is rejected (422) before
+/// anything is stored or published.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FlagPatch {
@@ -65,12 +75,12 @@ pub struct FlagPatch {
     pub enabled: Option<bool>,
     /// New `smart_triggers`.
     pub smart_triggers: Option<bool>,
-    /// New `change_threshold` (≥ 1).
-    pub change_threshold: Option<i64>,
-    /// New `time_threshold_secs` (≥ 1).
-    pub time_threshold_secs: Option<i64>,
-    /// New `rollout_percentage` (0–100).
-    pub rollout_percentage: Option<u8>,
+    /// New `change_threshold`.
+    pub change_threshold: Option<ChangeThreshold>,
+    /// New `time_threshold_secs`.
+    pub time_threshold_secs: Option<TimeThreshold>,
+    /// New `rollout_percentage`.
+    pub rollout_percentage: Option<Rollout>,
 }
 
 /// Why a flag could not be changed.
@@ -79,35 +89,21 @@ pub enum FlagError {
     /// No such flag.
     #[error("unknown flag `{0}`")]
     Unknown(String),
-    /// A value is out of range.
-    #[error("invalid value: {0}")]
-    Invalid(String),
     /// Storing it failed.
     #[error(transparent)]
     Db(#[from] DbError),
 }
 
 impl FlagPatch {
-    fn apply(&self, flag: &mut Flag) -> Result<(), FlagError> {
+    fn apply(&self, flag: &mut Flag) {
         if let Some(v) = self.change_threshold {
-            if v < 1 {
-                return Err(FlagError::Invalid("change_threshold must be ≥ 1".into()));
-            }
-            flag.change_threshold = v;
+            flag.change_threshold = v.get();
         }
         if let Some(v) = self.time_threshold_secs {
-            if v < 1 {
-                return Err(FlagError::Invalid("time_threshold_secs must be ≥ 1".into()));
-            }
-            flag.time_threshold_secs = v;
+            flag.time_threshold_secs = v.get();
         }
         if let Some(v) = self.rollout_percentage {
-            if v > 100 {
-                return Err(FlagError::Invalid(
-                    "rollout_percentage must be 0–100".into(),
-                ));
-            }
-            flag.rollout_percentage = v;
+            flag.rollout_percentage = u8::try_from(v.get()).unwrap_or(100);
         }
         if let Some(v) = self.enabled {
             flag.enabled = v;
@@ -115,7 +111,28 @@ impl FlagPatch {
         if let Some(v) = self.smart_triggers {
             flag.smart_triggers = v;
         }
-        Ok(())
+    }
+}
+
+impl Flag {
+    /// Replaces every out-of-range field (a row written by hand or by an older version) by
+    /// its default; returns the names of the fields replaced.
+    pub fn sanitize(&mut self) -> Vec<&'static str> {
+        let d = Self::refresh_default();
+        let mut fixed = Vec::new();
+        if ChangeThreshold::new(self.change_threshold).is_none() {
+            self.change_threshold = d.change_threshold;
+            fixed.push("change_threshold");
+        }
+        if TimeThreshold::new(self.time_threshold_secs).is_none() {
+            self.time_threshold_secs = d.time_threshold_secs;
+            fixed.push("time_threshold_secs");
+        }
+        if self.rollout_percentage > 100 {
+            self.rollout_percentage = d.rollout_percentage;
+            fixed.push("rollout_percentage");
+        }
+        fixed
     }
 }
 
@@ -201,7 +218,7 @@ impl FeatureFlags {
         let mut flag = self
             .get(name)
             .ok_or_else(|| FlagError::Unknown(name.to_owned()))?;
-        patch.apply(&mut flag)?;
+        patch.apply(&mut flag);
         flag.updated_at_ms = now_ms();
         let stored = flag.clone();
         self.db
@@ -242,19 +259,26 @@ fn load_all(conn: &Connection) -> Result<FlagSet, DbError> {
                 rollout_percentage, updated_at_ms FROM feature_flags",
     )?;
     let rows = stmt.query_map([], |r| {
+        // Read as i64 whatever was stored: an out-of-range value is repaired below, never
+        // trusted (a stored 2^62 must not overflow the refresh's arithmetic).
+        let rollout: i64 = r.get(5)?;
         Ok(Flag {
             name: r.get(0)?,
             enabled: r.get(1)?,
             smart_triggers: r.get(2)?,
             change_threshold: r.get(3)?,
             time_threshold_secs: r.get(4)?,
-            rollout_percentage: r.get(5)?,
+            rollout_percentage: u8::try_from(rollout).unwrap_or(u8::MAX),
             updated_at_ms: r.get(6)?,
         })
     })?;
     let mut set = FlagSet::new();
     for flag in rows {
-        let flag = flag?;
+        let mut flag = flag?;
+        let fixed = flag.sanitize();
+        if !fixed.is_empty() {
+            tracing::warn!(flag = %flag.name, ?fixed, "stored flag out of range: using defaults");
+        }
         set.insert(flag.name.clone(), flag);
     }
     Ok(set)
@@ -287,7 +311,7 @@ mod tests {
         rx.borrow_and_update();
         let patch = FlagPatch {
             enabled: Some(false),
-            change_threshold: Some(5),
+            change_threshold: ChangeThreshold::new(5),
             ..FlagPatch::default()
         };
         let f = flags.update(REFRESH_FLAG, patch).await.unwrap();
@@ -298,14 +322,37 @@ mod tests {
         let again = FeatureFlags::new(Arc::clone(&db));
         again.load().await.unwrap();
         assert!(!again.refresh_flag().enabled);
-        let bad = FlagPatch {
-            rollout_percentage: Some(101),
-            ..FlagPatch::default()
-        };
-        assert!(matches!(
-            flags.update(REFRESH_FLAG, bad).await,
-            Err(FlagError::Invalid(_))
-        ));
+        assert!(Rollout::new(101).is_none());
+        assert!(
+            serde_json::from_str::<FlagPatch>(r#"{"time_threshold_secs": 9223372036854775807}"#)
+                .is_err()
+        );
+        // A value stored out of range (by an older version) is repaired at load.
+        db.call(|c| {
+            Ok(c.execute(
+                "UPDATE feature_flags SET time_threshold_secs = 9223372036854775807,
+                    change_threshold = -4, rollout_percentage = 900",
+                [],
+            )?)
+        })
+        .await
+        .unwrap();
+        let repaired = FeatureFlags::new(Arc::clone(&db));
+        repaired.load().await.unwrap();
+        let f = repaired.refresh_flag();
+        let d = Flag::refresh_default();
+        assert_eq!(
+            (
+                f.time_threshold_secs,
+                f.change_threshold,
+                f.rollout_percentage
+            ),
+            (
+                d.time_threshold_secs,
+                d.change_threshold,
+                d.rollout_percentage
+            )
+        );
         assert!(matches!(
             flags.update("nope", FlagPatch::default()).await,
             Err(FlagError::Unknown(_))

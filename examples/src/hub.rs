@@ -8,15 +8,16 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use lifecycle_core::{Service, Shutdown};
 use serde::Serialize;
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, broadcast, mpsc};
 use tokio::time::Instant;
 
+use crate::config::AppConfig;
 use crate::flags::Flag;
 
 /// How often the heartbeat runs (the `every` of its task).
@@ -98,10 +99,16 @@ impl Default for Events {
     }
 }
 
+/// A reserved session slot: taken before the upgrade, held by the session until it ends.
+#[derive(Debug)]
+pub struct SessionSlot(#[allow(dead_code)] OwnedSemaphorePermit);
+
+type Handover = (WebSocket, SessionSlot);
+
 /// Sockets handed over by the HTTP upgrade, waiting for `accept_sessions`.
 pub struct Pending {
-    tx: mpsc::Sender<WebSocket>,
-    rx: tokio::sync::Mutex<mpsc::Receiver<WebSocket>>,
+    tx: mpsc::Sender<Handover>,
+    rx: tokio::sync::Mutex<mpsc::Receiver<Handover>>,
 }
 
 impl Default for Pending {
@@ -123,14 +130,23 @@ pub struct HubStats {
     pub accepted: u64,
     /// Sessions dropped by the heartbeat.
     pub dropped_dead: u64,
+    /// Upgrades refused because `ws_max_sessions` were open.
+    pub refused: u64,
+    /// The cap.
+    pub max_sessions: usize,
     /// Events broadcast.
     pub broadcasts: u64,
 }
 
-/// The WebSocket hub service. No dependencies: it starts alongside the database.
+/// The WebSocket hub service. Depends only on the configuration (a value): it starts
+/// alongside the database. At most `ws_max_sessions` sessions are open at once.
 #[derive(Default, Service)]
 #[service(tasks)]
 pub struct WebSocketHub {
+    #[depends_on]
+    config: Arc<AppConfig>,
+    slots: OnceLock<Arc<Semaphore>>,
+    refused: AtomicU64,
     events: Events,
     pending: Pending,
     sessions: Arc<Mutex<HashMap<u64, SessionInfo>>>,
@@ -162,9 +178,31 @@ impl WebSocketHub {
         let _ = self.events.0.send(json);
     }
 
-    /// Hands an upgraded socket to the hub. Returns it back if the hub is not accepting.
-    pub async fn attach(&self, socket: WebSocket) -> Result<(), WebSocket> {
-        self.pending.tx.send(socket).await.map_err(|e| e.0)
+    fn slots(&self) -> &Arc<Semaphore> {
+        self.slots
+            .get_or_init(|| Arc::new(Semaphore::new(self.config.ws_max_sessions)))
+    }
+
+    /// Reserves a session slot before upgrading; `None` when `ws_max_sessions` are open (the
+    /// upgrade is then refused with 503, before any WebSocket buffer is allocated).
+    pub fn try_reserve(&self) -> Option<SessionSlot> {
+        match Arc::clone(self.slots()).try_acquire_owned() {
+            Ok(permit) => Some(SessionSlot(permit)),
+            Err(_) => {
+                self.refused.fetch_add(1, Ordering::Relaxed);
+                None
+            }
+        }
+    }
+
+    /// Hands an upgraded socket and its slot to the hub. Returns the socket back if the hub
+    /// is not accepting.
+    pub async fn attach(&self, socket: WebSocket, slot: SessionSlot) -> Result<(), WebSocket> {
+        self.pending
+            .tx
+            .send((socket, slot))
+            .await
+            .map_err(|e| e.0.0)
     }
 
     /// Counters.
@@ -173,6 +211,8 @@ impl WebSocketHub {
             sessions: self.sessions().len(),
             accepted: self.accepted.load(Ordering::Relaxed),
             dropped_dead: self.dropped_dead.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+            max_sessions: self.config.ws_max_sessions,
             broadcasts: self.broadcasts.load(Ordering::Relaxed),
         }
     }
@@ -182,7 +222,7 @@ impl WebSocketHub {
     async fn accept_sessions(&self, shutdown: Shutdown) -> anyhow::Result<()> {
         let mut pending = self.pending.rx.lock().await;
         loop {
-            let socket = tokio::select! {
+            let (socket, slot) = tokio::select! {
                 () = shutdown.cancelled() => return Ok(()),
                 socket = pending.recv() => match socket {
                     Some(s) => s,
@@ -203,6 +243,7 @@ impl WebSocketHub {
             let session = Session {
                 id,
                 socket,
+                _slot: slot,
                 events: self.events.0.subscribe(),
                 control: control_rx,
                 last_seen,
@@ -250,6 +291,7 @@ impl WebSocketHub {
 struct Session {
     id: u64,
     socket: WebSocket,
+    _slot: SessionSlot,
     events: broadcast::Receiver<Arc<str>>,
     control: mpsc::Receiver<Control>,
     last_seen: Arc<Mutex<Instant>>,

@@ -51,7 +51,9 @@ pub fn build(
     config: AppConfig,
     options: RegistryOptions,
 ) -> Result<Built, lifecycle_core::BuildError> {
-    let db = Database::new(config.db_path()).with_seed_days(config.seed_days);
+    let db = Database::new(config.db_path())
+        .with_seed_days(config.seed_days)
+        .with_readers(config.db_readers);
     Platform::builder()
         .config(config)
         .db(db)
@@ -59,16 +61,22 @@ pub fn build(
         .build()
 }
 
-/// Starts a built platform, gives the API the running registry (for `/readyz` and
-/// `/lifecycle`) and logs the start-up timings.
-pub async fn start(built: Built) -> Result<Running, StartError> {
-    let mermaid = built.to_mermaid();
-    let running = built.start().await?;
-    running.api.attach(Introspection {
-        handle: running.handle(),
-        mermaid,
+/// Gives the API the registry's handle (for `/readyz` and `/lifecycle`), before start-up:
+/// the handle works before, during and after it.
+pub fn attach_introspection(built: &Built) {
+    let handle = built.handle();
+    built.services().api.attach(Introspection {
+        handle,
+        mermaid: built.to_mermaid(),
     });
-    log_startup(&running.startup_report());
+}
+
+/// Starts a built platform (introspection attached) and logs the start-up timings.
+pub async fn start(built: Built) -> Result<Running, StartError> {
+    attach_introspection(&built);
+    let handle = built.handle();
+    let running = built.start().await?;
+    log_startup(&handle.startup_report());
     Ok(running)
 }
 
@@ -100,98 +108,82 @@ pub fn log_stop(report: &RegistryStopReport) {
     }
 }
 
-/// SIGINT and SIGTERM, listened to from before start-up so that no signal is lost while the
-/// services start (a signal during start-up stops the platform right after it).
-pub struct Signals {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    /// Installs the handlers.
-    pub fn install() -> std::io::Result<Self> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{SignalKind, signal};
-            Ok(Self {
-                interrupt: signal(SignalKind::interrupt())?,
-                terminate: signal(SignalKind::terminate())?,
-            })
-        }
-        #[cfg(not(unix))]
-        {
-            Ok(Self {})
-        }
-    }
-
-    /// The next signal.
-    pub async fn recv(&mut self) -> &'static str {
-        #[cfg(unix)]
-        {
-            tokio::select! {
-                _ = self.interrupt.recv() => "SIGINT",
-                _ = self.terminate.recv() => "SIGTERM",
-            }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
-            "Ctrl-C"
-        }
-    }
-}
-
 /// Why the platform did not run or stop cleanly.
 #[derive(Debug, thiserror::Error)]
 pub enum PlatformError {
     /// Wiring failed.
     #[error(transparent)]
     Build(#[from] lifecycle_core::BuildError),
-    /// A service failed to start; everything started was stopped again.
+    /// Start-up failed or was interrupted (rolled back), a service failed past its restart
+    /// policy, a second signal forced the stop, or signal handlers could not be installed.
     #[error(transparent)]
-    Start(#[from] StartError),
-    /// Signal handlers could not be installed.
-    #[error("cannot install signal handlers: {0}")]
-    Signals(#[from] std::io::Error),
-    /// A service failed past its restart policy and shut the platform down.
-    #[error(transparent)]
-    Escalated(lifecycle_core::RunError),
-    /// A second signal arrived during the graceful stop.
-    #[error("second signal during shutdown: tasks aborted, stop hooks skipped")]
-    Forced,
+    Run(#[from] lifecycle_core::RunError),
 }
 
-/// Runs the platform until SIGINT/SIGTERM (or a service failing past its policy), then
-/// stops it gracefully in reverse dependency order. A second signal aborts everything.
+/// Runs the platform with the library's run loop (`Built::run_until_signal`): signal
+/// handlers are installed before start-up, so SIGINT/SIGTERM during start-up cancels it
+/// (rolled back); after start-up a signal or a service failing past its policy stops it
+/// gracefully in reverse dependency order; a second signal aborts everything.
+///
+/// Beside the run loop, once every service is Running, the start-up timings are logged and
+/// the address printed. The stop report is returned; the caller decides on the exit code
+/// from [`RegistryStopReport::is_clean`].
 pub async fn run(config: AppConfig) -> Result<Arc<RegistryStopReport>, PlatformError> {
-    let mut signals = Signals::install()?;
-    let built = build(config, RegistryOptions::default())?;
-    let running = start(built).await?;
-    if let Some(addr) = running.api.local_addr() {
-        println!("forecast platform listening on http://{addr}  (Ctrl-C to stop)");
+    let mut options = RegistryOptions::default();
+    if let Some(timeout) = config.shutdown_timeout {
+        options = options.shutdown_timeout(timeout);
     }
-    let handle = running.handle();
-    let escalated = tokio::select! {
-        signal = signals.recv() => {
-            tracing::info!(signal, "stopping");
-            None
+    let built = build(config, options)?;
+    attach_introspection(&built);
+    let handle = built.handle();
+    let api = Arc::clone(&built.services().api);
+    let mut events = handle.subscribe();
+    let announce = async move {
+        if wait_until_running(&handle, &mut events).await {
+            log_startup(&handle.startup_report());
+            if let Some(addr) = api.local_addr() {
+                println!("forecast platform listening on http://{addr}  (Ctrl-C to stop)");
+            }
         }
-        result = handle.wait() => result.err(),
+        std::future::pending::<()>().await;
     };
+    tracing::info!("starting (SIGINT/SIGTERM cancels the start-up)");
     let report = tokio::select! {
-        report = handle.stop() => report,
-        signal = signals.recv() => {
-            tracing::warn!(signal, "second signal: aborting");
-            drop(running); // the RAII path: cancel everything, abort every task
-            return Err(PlatformError::Forced);
-        }
+        result = built.run_until_signal() => result?,
+        () = announce => unreachable!("pending"),
     };
-    let _ = running.stop().await; // same report; also joins the registry's control task
     log_stop(&report);
-    match escalated {
-        Some(e) => Err(PlatformError::Escalated(e)),
-        None => Ok(report),
+    Ok(report)
+}
+
+/// Waits until start-up has completed (true) or the registry stopped first (false): every
+/// service Running and the start-up report recorded for all of them. Woken by the event
+/// stream, with a 20 ms poll as a fallback (the report is recorded just after the last
+/// transition, without an event of its own).
+async fn wait_until_running(
+    handle: &lifecycle_core::RegistryHandle,
+    events: &mut tokio::sync::broadcast::Receiver<lifecycle_core::Event>,
+) -> bool {
+    use tokio::sync::broadcast::error::RecvError;
+    loop {
+        if handle.is_stopped() {
+            return false;
+        }
+        let states = handle.states();
+        if states
+            .iter()
+            .all(|(_, s)| *s == lifecycle_core::State::Running)
+            && handle.startup_report().services.len() == states.len()
+        {
+            return true;
+        }
+        tokio::select! {
+            event = events.recv() => {
+                if let Err(RecvError::Closed) = event {
+                    return false;
+                }
+            }
+            () = tokio::time::sleep(std::time::Duration::from_millis(20)) => {}
+        }
     }
 }

@@ -69,7 +69,13 @@ pub struct AutomatedRefresh {
     /// Why the last check failed, if it did: read by the health check without waiting for a
     /// refresh in progress (which holds `metrics`).
     degraded: std::sync::Mutex<Option<String>>,
+    /// A copy of `metrics` after each check, readable while a check runs.
+    snapshot: std::sync::Mutex<RefreshMetrics>,
     manual: Notify,
+}
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// Why a view is due, if it is.
@@ -83,7 +89,8 @@ pub fn due_reason(state: &ViewState, flag: &Flag, now_ms: i64) -> Option<&'stati
     if flag.smart_triggers && state.pending_changes >= flag.change_threshold {
         return Some("changes");
     }
-    if now_ms - refreshed >= flag.time_threshold_secs * 1000 {
+    // Saturating: neither a clock gone backwards nor a huge threshold can overflow.
+    if now_ms.saturating_sub(refreshed) >= flag.time_threshold_secs.saturating_mul(1000) {
         return Some("time");
     }
     None
@@ -107,11 +114,16 @@ impl AutomatedRefresh {
             config,
             metrics: Mutex::default(),
             degraded: std::sync::Mutex::default(),
+            snapshot: std::sync::Mutex::default(),
             manual: Notify::new(),
         }
     }
 
-    /// Registers the views and builds the ones never built (first run).
+    /// Registers the views and builds the ones never built (first run), within
+    /// `initial_refresh_budget`. Past the budget the build in progress is rolled back and
+    /// start-up goes on: the views are empty, forecasts answer 503, and this service reports
+    /// "degraded" until the periodic check (which runs at once) has built them in the
+    /// background. So a huge history never fails start-up by timing out.
     #[on_start]
     pub async fn warm_up(&self) -> Result<(), DbError> {
         let states = self
@@ -121,14 +133,43 @@ impl AutomatedRefresh {
                 views::states(c)
             })
             .await?;
-        let never: Vec<_> = states.iter().filter(|s| s.generation == 0).collect();
+        let never: Vec<_> = states
+            .iter()
+            .filter(|s| s.generation == 0 || s.refreshed_at_ms.is_none())
+            .collect();
         let mut metrics = self.metrics.lock().await;
+        let budget = self.config.initial_refresh_budget;
+        let deadline = tokio::time::Instant::now() + budget;
         for s in never {
-            if let Some(def) = views::view(&s.view) {
-                let refreshed = self
-                    .run_refresh(def, "initial", &CancellationToken::new())
-                    .await?;
-                self.record(&mut metrics, refreshed);
+            let Some(def) = views::view(&s.view) else {
+                continue;
+            };
+            let cancel = CancellationToken::new();
+            let _abort_guard = cancel.clone().drop_guard();
+            let build = self.run_refresh(def, "initial", &cancel);
+            tokio::pin!(build);
+            let built = tokio::select! {
+                result = &mut build => result,
+                () = tokio::time::sleep_until(deadline) => {
+                    cancel.cancel();
+                    build.await
+                }
+            };
+            match built {
+                Ok(refreshed) => self.record(&mut metrics, refreshed),
+                Err(DbError::Cancelled) => {
+                    tracing::warn!(
+                        ?budget,
+                        view = def.name,
+                        "first build of the views exceeds its start-up budget: continuing in the background"
+                    );
+                    *lock(&self.degraded) = Some(format!(
+                        "view {} not built yet (first build exceeded {budget:?}; building in the background)",
+                        def.name
+                    ));
+                    break;
+                }
+                Err(e) => return Err(e),
             }
         }
         Ok(())
@@ -142,6 +183,12 @@ impl AutomatedRefresh {
     /// Whether a due-check (and so possibly a refresh) is running right now.
     pub fn is_checking(&self) -> bool {
         self.metrics.try_lock().is_err()
+    }
+
+    /// Counters of the last completed check, without waiting for one in progress (the
+    /// refresh holds the metrics while it runs).
+    pub fn metrics_snapshot(&self) -> RefreshMetrics {
+        lock(&self.snapshot).clone()
     }
 
     /// A snapshot of the metrics.
@@ -195,10 +242,8 @@ impl AutomatedRefresh {
                 metrics.last_error.clone()
             }
         };
-        *self
-            .degraded
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = failure;
+        *lock(&self.degraded) = failure;
+        *lock(&self.snapshot) = metrics.clone();
         result.map_err(Into::into)
     }
 
@@ -243,8 +288,7 @@ impl AutomatedRefresh {
     fn record(&self, metrics: &mut RefreshMetrics, refreshed: Refreshed) {
         metrics.refreshes += 1;
         *metrics.per_view.entry(refreshed.view.clone()).or_default() += 1;
-        self.cache.invalidate_prefix("views/");
-        self.cache.invalidate_prefix("forecasts/");
+        self.cache.invalidate_all();
         self.events.broadcast(&HubEvent::ViewRefreshed {
             view: refreshed.view.clone(),
             generation: refreshed.generation,
@@ -366,6 +410,14 @@ mod tests {
         );
         flag.smart_triggers = false;
         assert_eq!(due_reason(&state(Some(now), 1000), &flag, now), None);
+        // Extreme values (a stored flag from an older version, a clock gone backwards) neither
+        // overflow nor panic.
+        flag.time_threshold_secs = i64::MAX;
+        assert_eq!(
+            due_reason(&state(Some(i64::MIN), 0), &flag, i64::MAX),
+            Some("time")
+        );
+        assert_eq!(due_reason(&state(Some(i64::MAX), 0), &flag, i64::MIN), None);
         flag.enabled = false;
         assert_eq!(due_reason(&state(None, 0), &flag, now), None);
         flag.enabled = true;

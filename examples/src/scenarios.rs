@@ -15,15 +15,20 @@ use serde::{Deserialize, Serialize};
 use crate::db::{Database, DbError, now_ms};
 use crate::forecasts::{ForecastError, Forecasts, Node, hierarchy};
 use crate::hub::{Broadcaster, HubEvent};
+use crate::input::{Author, Description, Horizon, Name, Percent, Text};
 
 /// One multiplicative adjustment: `percent` applied to every leaf under `node`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Adjustment {
-    /// `total`, a region or `region/product`.
-    pub node: String,
+    /// `total`, a region or `region/product` (checked against the hierarchy by [`validate`]).
+    pub node: NodeName,
     /// −100 (nothing sold) to +300.
-    pub percent: f64,
+    pub percent: Percent,
 }
+
+/// A node name as sent by a client: 1–32 characters.
+pub type NodeName = Text<1, 32>;
 
 /// A stored scenario.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -46,30 +51,35 @@ pub struct Scenario {
     pub updated_at_ms: i64,
 }
 
-/// What a client sends to create or edit a scenario.
+/// What a client sends to create or edit a scenario. Every field is bounded by its type;
+/// [`validate`] checks what types cannot (nodes of the hierarchy, duplicates, count).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioInput {
-    /// Name.
-    pub name: String,
-    /// Free text.
-    #[serde(default)]
-    pub description: String,
-    /// Months ahead.
-    pub horizon: usize,
-    /// Adjustments.
+    /// Name, 1–80 characters.
+    pub name: Name,
+    /// Free text, up to 2000 characters.
+    #[serde(default = "no_description")]
+    pub description: Description,
+    /// Months ahead, 1–24.
+    pub horizon: Horizon,
+    /// Adjustments (at most 20).
     #[serde(default)]
     pub adjustments: Vec<Adjustment>,
-    /// Who edits (shown to collaborators).
+    /// Who edits (shown to collaborators), 1–64 characters.
     #[serde(default = "anonymous")]
-    pub author: String,
+    pub author: Author,
     /// For edits: the version the edit is based on.
     #[serde(default)]
     pub base_version: Option<i64>,
 }
 
-fn anonymous() -> String {
-    "anonymous".to_owned()
+fn anonymous() -> Author {
+    Author::new("anonymous").unwrap_or_else(|_| unreachable!("a valid constant"))
+}
+
+fn no_description() -> Description {
+    Description::new("").unwrap_or_else(|_| unreachable!("a valid constant"))
 }
 
 /// A broken validation rule.
@@ -108,7 +118,9 @@ pub enum ScenarioError {
     Db(#[from] DbError),
 }
 
-/// The validation rules (the original's `ScenarioValidationEngine`).
+/// The rules types cannot express (the original's `ScenarioValidationEngine`): every
+/// adjusted node exists, none is adjusted twice, at most 20 adjustments. Every broken rule
+/// is reported, not only the first.
 pub fn validate(input: &ScenarioInput) -> Result<(), ScenarioError> {
     let mut v = Vec::new();
     let mut violation = |field: &str, message: String| {
@@ -117,37 +129,23 @@ pub fn validate(input: &ScenarioInput) -> Result<(), ScenarioError> {
             message,
         });
     };
-    let name = input.name.trim();
-    if name.is_empty() || name.chars().count() > 80 {
-        violation("name", "must be 1–80 characters".into());
-    }
-    if !(1..=24).contains(&input.horizon) {
-        violation(
-            "horizon",
-            format!("must be 1–24 months, not {}", input.horizon),
-        );
-    }
-    if input.adjustments.len() > 20 {
-        violation("adjustments", "at most 20".into());
+    if input.adjustments.len() > MAX_ADJUSTMENTS {
+        violation("adjustments", format!("at most {MAX_ADJUSTMENTS}"));
     }
     let mut seen = HashSet::new();
-    for (i, a) in input.adjustments.iter().enumerate() {
+    for (i, a) in input
+        .adjustments
+        .iter()
+        .enumerate()
+        .take(MAX_ADJUSTMENTS + 1)
+    {
         let field = format!("adjustments[{i}]");
-        if Node::parse(&a.node).is_none() {
-            violation(&field, format!("unknown node `{}`", a.node));
-        }
-        if !a.percent.is_finite() || !(-100.0..=300.0).contains(&a.percent) {
-            violation(
-                &field,
-                format!("percent must be −100…300, not {}", a.percent),
-            );
+        if Node::parse(a.node.as_str()).is_none() {
+            violation(&field, format!("unknown node `{}`", a.node.as_str()));
         }
         if !seen.insert(a.node.as_str()) {
-            violation(&field, format!("node `{}` adjusted twice", a.node));
+            violation(&field, format!("node `{}` adjusted twice", a.node.as_str()));
         }
-    }
-    if input.author.trim().is_empty() {
-        violation("author", "must not be empty".into());
     }
     if v.is_empty() {
         Ok(())
@@ -155,6 +153,9 @@ pub fn validate(input: &ScenarioInput) -> Result<(), ScenarioError> {
         Err(ScenarioError::Invalid(v))
     }
 }
+
+/// The most adjustments a scenario may have.
+pub const MAX_ADJUSTMENTS: usize = 20;
 
 /// A scenario's effect: baseline and adjusted reconciled totals per node, per month.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -193,7 +194,7 @@ fn read(row: &rusqlite::Row<'_>) -> rusqlite::Result<(Scenario, String)> {
             id: row.get(0)?,
             name: row.get(1)?,
             description: row.get(2)?,
-            horizon: row.get::<_, i64>(3)? as usize,
+            horizon: usize::try_from(row.get::<_, i64>(3)?).unwrap_or(0),
             adjustments: Vec::new(),
             version: row.get(5)?,
             updated_by: row.get(6)?,
@@ -224,14 +225,17 @@ impl Scenarios {
         }
     }
 
-    /// Every scenario.
-    pub async fn list(&self) -> Result<Vec<Scenario>, ScenarioError> {
+    /// One page of scenarios, by id: at most `limit` after skipping `offset`.
+    pub async fn list(&self, limit: i64, offset: i64) -> Result<Vec<Scenario>, ScenarioError> {
         let rows = self
             .db
-            .call(|c| {
-                let mut stmt =
-                    c.prepare(&format!("SELECT {COLUMNS} FROM scenarios ORDER BY id"))?;
-                let rows = stmt.query_map([], read)?.collect::<Result<Vec<_>, _>>()?;
+            .read(move |c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM scenarios ORDER BY id LIMIT ?1 OFFSET ?2"
+                ))?;
+                let rows = stmt
+                    .query_map([limit, offset], read)?
+                    .collect::<Result<Vec<_>, _>>()?;
                 rows.into_iter().map(decode).collect()
             })
             .await?;
@@ -241,7 +245,7 @@ impl Scenarios {
     /// One scenario.
     pub async fn get(&self, id: i64) -> Result<Scenario, ScenarioError> {
         self.db
-            .call(move |c| {
+            .read(move |c| {
                 c.query_row(
                     &format!("SELECT {COLUMNS} FROM scenarios WHERE id = ?1"),
                     [id],
@@ -259,8 +263,11 @@ impl Scenarios {
     pub async fn create(&self, input: ScenarioInput) -> Result<Scenario, ScenarioError> {
         validate(&input)?;
         let adjustments = serde_json::to_string(&input.adjustments).unwrap_or_default();
-        let (name, author) = (input.name.trim().to_owned(), input.author.clone());
-        let (description, horizon) = (input.description.clone(), input.horizon as i64);
+        let (name, author) = (
+            input.name.as_str().to_owned(),
+            input.author.as_str().to_owned(),
+        );
+        let (description, horizon) = (input.description.as_str().to_owned(), input.horizon.get());
         let id = self
             .db
             .call(move |c| {
@@ -283,8 +290,11 @@ impl Scenarios {
         validate(&input)?;
         let adjustments = serde_json::to_string(&input.adjustments).unwrap_or_default();
         let based_on = input.base_version;
-        let (name, author) = (input.name.trim().to_owned(), input.author.clone());
-        let (description, horizon) = (input.description.clone(), input.horizon as i64);
+        let (name, author) = (
+            input.name.as_str().to_owned(),
+            input.author.as_str().to_owned(),
+        );
+        let (description, horizon) = (input.description.as_str().to_owned(), input.horizon.get());
         let outcome = self
             .db
             .call(move |c| {
@@ -367,8 +377,8 @@ impl Scenarios {
                 let factor: f64 = scenario
                     .adjustments
                     .iter()
-                    .filter(|a| Node::parse(&a.node).is_some_and(|n| n.covers(leaf)))
-                    .map(|a| 1.0 + a.percent / 100.0)
+                    .filter(|a| Node::parse(a.node.as_str()).is_some_and(|n| n.covers(leaf)))
+                    .map(|a| 1.0 + a.percent.get() / 100.0)
                     .product();
                 (leaf.clone(), values.iter().map(|v| v * factor).collect())
             })
@@ -398,46 +408,48 @@ mod tests {
     use crate::hub::WebSocketHub;
 
     fn input(name: &str) -> ScenarioInput {
-        ScenarioInput {
-            name: name.into(),
-            description: String::new(),
-            horizon: 6,
-            adjustments: vec![Adjustment {
-                node: "north".into(),
-                percent: 10.0,
-            }],
-            author: "ana".into(),
-            base_version: None,
+        serde_json::from_value(serde_json::json!({
+            "name": name, "horizon": 6, "author": "ana",
+            "adjustments": [{ "node": "north", "percent": 10.0 }],
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn types_reject_out_of_range_fields() {
+        for bad in [
+            serde_json::json!({ "name": "   ", "horizon": 6 }),
+            serde_json::json!({ "name": "x".repeat(81), "horizon": 6 }),
+            serde_json::json!({ "name": "ok", "horizon": 0 }),
+            serde_json::json!({ "name": "ok", "horizon": 6, "description": "d".repeat(2001) }),
+            serde_json::json!({ "name": "ok", "horizon": 6, "author": "a".repeat(65) }),
+            serde_json::json!({ "name": "ok", "horizon": 6,
+                                "adjustments": [{ "node": "north", "percent": 500.0 }] }),
+        ] {
+            assert!(
+                serde_json::from_value::<ScenarioInput>(bad.clone()).is_err(),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn validation_reports_every_broken_rule() {
         assert!(validate(&input("Promo")).is_ok());
-        let mut bad = input("   ");
-        bad.horizon = 0;
-        bad.adjustments.push(Adjustment {
-            node: "north".into(),
-            percent: 500.0,
-        });
-        bad.adjustments.push(Adjustment {
-            node: "mars".into(),
-            percent: 1.0,
-        });
+        let bad: ScenarioInput = serde_json::from_value(serde_json::json!({
+            "name": "x", "horizon": 3,
+            "adjustments": [
+                { "node": "north", "percent": 1.0 },
+                { "node": "north", "percent": 2.0 },
+                { "node": "mars", "percent": 1.0 },
+            ],
+        }))
+        .unwrap();
         let Err(ScenarioError::Invalid(v)) = validate(&bad) else {
             panic!("expected violations")
         };
         let fields: Vec<_> = v.iter().map(|v| v.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            [
-                "name",
-                "horizon",
-                "adjustments[1]",
-                "adjustments[1]",
-                "adjustments[2]"
-            ]
-        );
+        assert_eq!(fields, ["adjustments[1]", "adjustments[2]"]);
     }
 
     #[tokio::test]
@@ -459,7 +471,8 @@ mod tests {
             scenarios.update(s.id, edit).await,
             Err(ScenarioError::Conflict { current: 2, .. })
         ));
-        assert_eq!(scenarios.list().await.unwrap().len(), 1);
+        assert_eq!(scenarios.list(50, 0).await.unwrap().len(), 1);
+        assert!(scenarios.list(50, 1).await.unwrap().is_empty());
         scenarios.delete(s.id, "ana").await.unwrap();
         assert!(matches!(
             scenarios.get(s.id).await,

@@ -9,6 +9,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::db::{DbError, now_ms};
+use crate::input::{Day, Product, Region, Units, format_day, format_month, next_month, parse_day};
 
 /// A view: its name, its table and the query that fills it, one month at a time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,7 +17,9 @@ pub struct ViewDef {
     /// Public name (`/views/{name}`).
     pub name: &'static str,
     table: &'static str,
-    /// `INSERT … SELECT` for one month (`?1` = `YYYY-MM`, `?2` = generation).
+    /// `INSERT … SELECT` for one month: `?1` = `YYYY-MM`, `?2`..`?3` = the month's first day
+    /// and the next month's (a range on the `sales_by_day` index, so each month reads only
+    /// its own rows and a whole refresh is one pass over the history), `?4` = generation.
     fill_month: &'static str,
 }
 
@@ -26,15 +29,16 @@ pub const VIEWS: [ViewDef; 2] = [
         name: "daily_totals",
         table: "mv_daily_totals",
         fill_month: "INSERT INTO mv_daily_totals (day, units, generation)
-                     SELECT day, sum(units), ?2 FROM sales
-                     WHERE substr(day, 1, 7) = ?1 GROUP BY day",
+                     SELECT day, sum(units), ?4 FROM sales
+                     WHERE day >= ?2 AND day < ?3 GROUP BY day",
     },
     ViewDef {
         name: "monthly_sales",
         table: "mv_monthly_sales",
-        fill_month: "INSERT INTO mv_monthly_sales (month, region, product, units, generation)
-                     SELECT ?1, region, product, sum(units), ?2 FROM sales
-                     WHERE substr(day, 1, 7) = ?1 GROUP BY region, product",
+        fill_month: "INSERT INTO mv_monthly_sales
+                         (month, region, product, units, last_day, generation)
+                     SELECT ?1, region, product, sum(units), max(day), ?4 FROM sales
+                     WHERE day >= ?2 AND day < ?3 GROUP BY region, product",
     },
 ];
 
@@ -122,20 +126,20 @@ pub fn refresh(
     )?;
     let generation = generation + 1;
     tx.execute(&format!("DELETE FROM {}", def.table), [])?;
-    let months: Vec<String> = {
-        let mut stmt =
-            tx.prepare("SELECT DISTINCT substr(day, 1, 7) AS m FROM sales ORDER BY m")?;
-        stmt.query_map([], |r| r.get(0))?
-            .collect::<Result<_, _>>()?
-    };
+    // First and last day on the index (two lookups, not a scan).
+    let (first, last): (Option<String>, Option<String>) =
+        tx.query_row("SELECT min(day), max(day) FROM sales", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    let months = month_range(first.as_deref(), last.as_deref());
     {
         let mut fill = tx.prepare(def.fill_month)?;
-        for month in &months {
+        for (label, start, end) in &months {
             if cancel.is_cancelled() {
                 tracing::warn!(view = def.name, "refresh cancelled: rolling back");
                 return Err(DbError::Cancelled); // `tx` dropped: rollback
             }
-            fill.execute(params![month, generation])?;
+            fill.execute(params![label, start, end, generation])?;
             if !throttle.is_zero() {
                 std::thread::sleep(throttle);
             }
@@ -164,9 +168,27 @@ pub fn refresh(
         view: def.name.to_owned(),
         generation,
         row_count,
-        took_ms: started.elapsed().as_millis() as u64,
+        took_ms: u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX),
         reason: reason.to_owned(),
     })
+}
+
+/// Every month from `first`'s to `last`'s (stored `YYYY-MM-DD`), as
+/// `(YYYY-MM, first day, first day of the next month)`. Empty if either is missing or not a
+/// date (input is validated, and rows an older version accepted were quarantined by
+/// migration 2, so that does not happen in practice).
+fn month_range(first: Option<&str>, last: Option<&str>) -> Vec<(String, String, String)> {
+    let (Some(first), Some(last)) = (first.and_then(parse_day), last.and_then(parse_day)) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let mut month = first.replace_day(1).unwrap_or(first);
+    while month <= last {
+        let Some(next) = next_month(month) else { break };
+        out.push((format_month(month), format_day(month), format_day(next)));
+        month = next;
+    }
+    out
 }
 
 /// One row of `daily_totals`.
@@ -178,21 +200,24 @@ pub struct DailyTotal {
     pub units: f64,
 }
 
-/// `daily_totals` between two days (inclusive), the last `limit` rows if no range is given.
+/// `daily_totals` between two days (inclusive): the last `limit` rows of the range after
+/// skipping the `offset` latest, in date order.
 pub fn daily_totals(
     conn: &Connection,
-    from: Option<&str>,
-    to: Option<&str>,
-    limit: u32,
+    from: Option<Day>,
+    to: Option<Day>,
+    limit: i64,
+    offset: i64,
 ) -> Result<Vec<DailyTotal>, DbError> {
-    let mut stmt = conn.prepare(
+    let mut stmt = conn.prepare_cached(
         "SELECT day, units FROM (
              SELECT day, units FROM mv_daily_totals
              WHERE day >= coalesce(?1, '') AND day <= coalesce(?2, '9999')
-             ORDER BY day DESC LIMIT ?3)
+             ORDER BY day DESC LIMIT ?3 OFFSET ?4)
          ORDER BY day",
     )?;
-    let rows = stmt.query_map(params![from, to, limit], |r| {
+    let (from, to) = (from.map(|d| d.to_string()), to.map(|d| d.to_string()));
+    let rows = stmt.query_map(params![from, to, limit, offset], |r| {
         Ok(DailyTotal {
             day: r.get(0)?,
             units: r.get(1)?,
@@ -212,28 +237,41 @@ pub struct MonthlySales {
     pub product: String,
     /// Units sold.
     pub units: f64,
+    /// The last day with sales in that month for this series (`YYYY-MM-DD`; `None` in rows
+    /// written before migration 2).
+    pub last_day: Option<String>,
 }
 
-/// `monthly_sales`, optionally filtered.
+/// `monthly_sales`, optionally filtered, one page (`limit` rows after `offset`).
 pub fn monthly_sales(
     conn: &Connection,
-    region: Option<&str>,
-    product: Option<&str>,
+    region: Option<Region>,
+    product: Option<Product>,
+    limit: i64,
+    offset: i64,
 ) -> Result<Vec<MonthlySales>, DbError> {
-    let mut stmt = conn.prepare(
-        "SELECT month, region, product, units FROM mv_monthly_sales
+    let mut stmt = conn.prepare_cached(
+        "SELECT month, region, product, units, last_day FROM mv_monthly_sales
          WHERE (?1 IS NULL OR region = ?1) AND (?2 IS NULL OR product = ?2)
-         ORDER BY month, region, product",
+         ORDER BY month, region, product LIMIT ?3 OFFSET ?4",
     )?;
-    let rows = stmt.query_map(params![region, product], |r| {
+    let (region, product) = (region.map(Region::as_str), product.map(Product::as_str));
+    let rows = stmt.query_map(params![region, product, limit, offset], |r| {
         Ok(MonthlySales {
             month: r.get(0)?,
             region: r.get(1)?,
             product: r.get(2)?,
             units: r.get(3)?,
+            last_day: r.get(4)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Every row of `monthly_sales` (for the forecasts: at most 9 leaves × the months since
+/// 2000, bounded by input validation).
+pub fn all_monthly_sales(conn: &Connection) -> Result<Vec<MonthlySales>, DbError> {
+    monthly_sales(conn, None, None, i64::MAX, 0)
 }
 
 /// Checks that no view is half-written: every row of a view carries its current generation,
@@ -291,25 +329,34 @@ pub fn insert_sales(conn: &mut Connection, rows: &[NewSale]) -> Result<usize, Db
         let mut insert =
             tx.prepare("INSERT INTO sales (day, region, product, units) VALUES (?1, ?2, ?3, ?4)")?;
         for r in rows {
-            insert.execute(params![r.day, r.region, r.product, r.units])?;
+            insert.execute(params![
+                r.day.to_string(),
+                r.region.as_str(),
+                r.product.as_str(),
+                r.units.get()
+            ])?;
         }
     }
     tx.commit()?;
     Ok(rows.len())
 }
 
-/// A sales row to insert.
+/// A sales row to insert: every field checked by its type while the JSON is parsed.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
 pub struct NewSale {
-    /// `YYYY-MM-DD`.
-    pub day: String,
+    /// A real date, 2000-01-01 to tomorrow.
+    pub day: Day,
     /// Region.
-    pub region: String,
+    pub region: Region,
     /// Product.
-    pub product: String,
-    /// Units sold.
-    pub units: f64,
+    pub product: Product,
+    /// Units sold, 0–1 000 000.
+    pub units: Units,
 }
+
+/// The most rows one `POST /sales` may carry.
+pub const MAX_SALES_PER_REQUEST: usize = 1000;
 
 #[cfg(test)]
 mod tests {
@@ -341,7 +388,10 @@ mod tests {
             .unwrap();
         assert_eq!((out.generation, out.row_count), (1, 62));
         let days = db
-            .call(|c| daily_totals(c, Some("2023-02-01"), Some("2023-02-03"), 100))
+            .read(|c| {
+                let day = |s| Day::parse(s).ok();
+                daily_totals(c, day("2023-02-01"), day("2023-02-03"), 100, 0)
+            })
             .await
             .unwrap();
         assert_eq!(days.len(), 3);
@@ -369,12 +419,10 @@ mod tests {
         db.call(|c| {
             insert_sales(
                 c,
-                &[NewSale {
-                    day: "2023-03-05".into(),
-                    region: "north".into(),
-                    product: "widget".into(),
-                    units: 5.0,
-                }],
+                &[serde_json::from_value(serde_json::json!({
+                    "day": "2023-03-05", "region": "north", "product": "widget", "units": 5.0
+                }))
+                .unwrap()],
             )
         })
         .await
@@ -400,7 +448,7 @@ mod tests {
                 .is_empty()
         );
         let rows = db
-            .call(|c| monthly_sales(c, Some("north"), Some("widget")))
+            .read(|c| monthly_sales(c, Some(Region::North), Some(Product::Widget), 100, 0))
             .await
             .unwrap();
         assert_eq!(rows.len(), 3);

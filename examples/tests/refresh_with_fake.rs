@@ -10,7 +10,7 @@ use std::time::Duration;
 use forecast_platform::cache::Cache;
 use forecast_platform::config::AppConfig;
 use forecast_platform::db::Database;
-use forecast_platform::flags::{FeatureFlags, FlagPatch, REFRESH_FLAG};
+use forecast_platform::flags::{ChangeThreshold, FeatureFlags, FlagPatch, REFRESH_FLAG};
 use forecast_platform::hub::{Broadcaster, HubEvent};
 use forecast_platform::refresh::AutomatedRefresh;
 use forecast_platform::views::{self, NewSale};
@@ -72,15 +72,11 @@ async fn smart_trigger_refreshes_after_a_flag_change_and_broadcasts() {
     assert_eq!(running.events.refresh_reasons(), ["initial", "initial"]);
 
     // Two new sales; a threshold of 2 makes both views due, but only once someone checks.
-    let rows = vec![
-        NewSale {
-            day: "2023-03-01".into(),
-            region: "north".into(),
-            product: "widget".into(),
-            units: 3.0,
-        };
-        2
-    ];
+    let sale: NewSale = serde_json::from_value(serde_json::json!({
+        "day": "2023-03-01", "region": "north", "product": "widget", "units": 3.0
+    }))
+    .unwrap();
+    let rows = vec![sale; 2];
     running
         .db
         .call(move |c| views::insert_sales(c, &rows))
@@ -95,7 +91,7 @@ async fn smart_trigger_refreshes_after_a_flag_change_and_broadcasts() {
 
     // A flag change wakes the refresh service at once.
     let patch = FlagPatch {
-        change_threshold: Some(2),
+        change_threshold: ChangeThreshold::new(2),
         ..FlagPatch::default()
     };
     running.flags.update(REFRESH_FLAG, patch).await.unwrap();

@@ -67,7 +67,7 @@ async fn heartbeat_drops_a_client_that_stopped_answering() {
 /// with an error naming the service (what `forecast-platform` then exits 1 with).
 #[tokio::test(start_paused = true)]
 async fn react_failing_past_its_restart_limit_shuts_the_platform_down() {
-    use forecast_platform::flags::{FlagPatch, REFRESH_FLAG};
+    use forecast_platform::flags::{ChangeThreshold, FlagPatch, REFRESH_FLAG};
     use lifecycle_core::{Health, RunError, State};
 
     let dir = tempfile::tempdir().unwrap();
@@ -101,7 +101,7 @@ async fn react_failing_past_its_restart_limit_shuts_the_platform_down() {
             assert!(health.ready);
         }
         let patch = FlagPatch {
-            change_threshold: Some(10 + i),
+            change_threshold: ChangeThreshold::new(10 + i),
             ..FlagPatch::default()
         };
         running.flags.update(REFRESH_FLAG, patch).await.unwrap();

@@ -1,34 +1,37 @@
-//! The forecasting platform. `cargo run -p lifecycle-examples --bin forecast-platform`
+//! The forecasting platform. `cargo run -p lifecycle-examples --bin forecast-platform -- --help`
 //!
 //! Starts every service in dependency order (logging each with its duration), prints the
-//! address it listens on, and on Ctrl-C or SIGTERM stops them in reverse order and exits 0.
+//! address it listens on, and on Ctrl-C or SIGTERM stops them in reverse order. Exit codes:
+//! 0 for a clean stop; 1 when start-up failed or was interrupted, a service failed past its
+//! policy, or the stop was not clean (tasks aborted, a hook failed); 2 for bad arguments.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use forecast_platform::config::{AppConfig, ConfigError, USAGE};
+use clap::Parser;
+use forecast_platform::config::{Cli, LogFormat};
 use forecast_platform::platform;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let config =
-        match AppConfig::from_env_and_args(|k| std::env::var(k).ok(), std::env::args().skip(1)) {
-            Ok(config) => config,
-            Err(ConfigError::Help) => {
-                println!("{USAGE}");
-                return ExitCode::SUCCESS;
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_target(false)
-        .init();
+    // clap prints help/version (exit 0) or the error with usage (exit 2) itself.
+    let cli = Cli::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    match cli.log_format {
+        LogFormat::Json => tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_current_span(false)
+            .init(),
+        LogFormat::Text => tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_target(false)
+            // Colours only on a terminal (and never with NO_COLOR): log files stay plain.
+            .with_ansi(std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+            .init(),
+    }
+    let config = cli.into_config();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("forecast")
@@ -47,8 +50,8 @@ fn main() -> ExitCode {
     match result {
         Ok(report) if report.is_clean() => ExitCode::SUCCESS,
         Ok(report) => {
-            eprintln!("warning: stopped with problems: {}", report.summary());
-            ExitCode::SUCCESS
+            eprintln!("error: stopped with problems: {}", report.summary());
+            ExitCode::FAILURE
         }
         Err(e) => {
             // The message already carries the cause chain: service, phase, cause.

@@ -13,7 +13,10 @@ use std::sync::{Arc, Mutex};
 use lifecycle_core::Service;
 use serde::Serialize;
 
+use time::{Date, OffsetDateTime};
+
 use crate::db::{Database, DbError};
+use crate::input::{format_month, next_month, parse_day, parse_month};
 use crate::views;
 pub use hierarchy::Node;
 pub use holt::Holt;
@@ -61,6 +64,8 @@ pub struct NodeForecast {
     pub base: Vec<Point>,
     /// The node's own model.
     pub model: Holt,
+    /// Months with sales left out of the fit because they are not complete yet.
+    pub incomplete_months: Vec<String>,
     /// Its children's keys.
     pub children: Vec<String>,
 }
@@ -115,31 +120,107 @@ impl ModelCache {
     }
 }
 
-/// Leaf histories read from the view.
-#[derive(Debug, Clone)]
+/// Leaf histories read from the view: complete months only, without gaps.
+#[derive(Debug, Clone, PartialEq)]
 pub struct History {
     /// The view generation.
     pub generation: i64,
-    /// Months, ascending.
+    /// Months, ascending and contiguous (`YYYY-MM`): from the first month with sales to the
+    /// last complete one.
     pub months: Vec<String>,
-    /// Each leaf's series over `months`.
+    /// Each leaf's series over `months` (0 for a month without sales).
     pub leaves: BTreeMap<Node, Vec<f64>>,
+    /// Months with sales left out because they are not complete yet (the current month, or
+    /// one the data has not covered to its end).
+    pub incomplete: Vec<String>,
 }
 
 impl History {
+    /// Builds the history from the view's rows. A month counts once it is over and the
+    /// data reaches its last day (`last_day` of the latest row ≥ the month's last day):
+    /// fitting a month with a few days of sales as if it were complete drags every forecast
+    /// down. Months without any sales between the first and the last are filled with 0.
+    /// `today` is the UTC date (a parameter so tests are deterministic).
+    pub fn from_rows(
+        generation: i64,
+        rows: &[views::MonthlySales],
+        today: Date,
+    ) -> Result<Self, ForecastError> {
+        // The last day the data covers: rows from before migration 2 have no `last_day` and
+        // count as covering their whole month.
+        let covered = rows
+            .iter()
+            .filter_map(|r| {
+                let month = parse_month(&r.month)?;
+                let end = next_month(month)?.previous_day()?;
+                Some(r.last_day.as_deref().and_then(parse_day).unwrap_or(end))
+            })
+            .max()
+            .ok_or(ForecastError::NoData)?;
+        let cutoff = covered.min(today.previous_day().unwrap_or(today));
+        let months_with_sales: Vec<Date> = {
+            let mut m: Vec<Date> = rows.iter().filter_map(|r| parse_month(&r.month)).collect();
+            m.sort_unstable();
+            m.dedup();
+            m
+        };
+        let first = *months_with_sales.first().ok_or(ForecastError::NoData)?;
+        let is_complete = |m: Date| {
+            next_month(m)
+                .and_then(Date::previous_day)
+                .is_some_and(|end| end <= cutoff)
+        };
+        let mut months = Vec::new();
+        let mut month = first;
+        while is_complete(month) {
+            months.push(month);
+            match next_month(month) {
+                Some(next) => month = next,
+                None => break,
+            }
+        }
+        let incomplete = months_with_sales
+            .iter()
+            .filter(|m| !is_complete(**m))
+            .map(|m| format_month(*m))
+            .collect();
+        let labels: Vec<String> = months.iter().map(|m| format_month(*m)).collect();
+        let index: HashMap<&str, usize> = labels
+            .iter()
+            .enumerate()
+            .map(|(i, m)| (m.as_str(), i))
+            .collect();
+        let mut leaves: BTreeMap<Node, Vec<f64>> = Node::leaves()
+            .into_iter()
+            .map(|l| (l, vec![0.0; labels.len()]))
+            .collect();
+        for r in rows {
+            let leaf = Node::Leaf {
+                region: r.region.clone(),
+                product: r.product.clone(),
+            };
+            if let (Some(series), Some(&i)) = (leaves.get_mut(&leaf), index.get(r.month.as_str())) {
+                series[i] = r.units;
+            }
+        }
+        if labels.is_empty() {
+            return Err(ForecastError::NoData);
+        }
+        Ok(Self {
+            generation,
+            months: labels,
+            leaves,
+            incomplete,
+        })
+    }
+
     /// Month labels for `horizon` months after the last one.
     pub fn future_months(&self, horizon: usize) -> Vec<String> {
-        let last = self.months.last().map_or("2000-01", String::as_str);
-        let (y, m) = last.split_once('-').unwrap_or(("2000", "01"));
-        let (mut y, mut m): (i32, u32) = (y.parse().unwrap_or(2000), m.parse().unwrap_or(1));
+        let mut month = self.months.last().and_then(|m| parse_month(m));
         (0..horizon)
-            .map(|_| {
-                m += 1;
-                if m > 12 {
-                    m = 1;
-                    y += 1;
-                }
-                format!("{y:04}-{m:02}")
+            .map_while(|_| {
+                month = month.and_then(next_month);
+                month.map(format_month)
             })
             .collect()
     }
@@ -187,46 +268,22 @@ impl Forecasts {
         &self.models
     }
 
-    /// Reads the leaf histories from the `monthly_sales` view.
+    /// Reads the leaf histories from the `monthly_sales` view (see [`History::from_rows`]).
     pub async fn history(&self) -> Result<History, ForecastError> {
         let (generation, rows) = self
             .db
-            .call(|c| {
+            .read(|c| {
                 let generation = views::states(c)?
                     .into_iter()
                     .find(|s| s.view == "monthly_sales")
                     .map_or(0, |s| s.generation);
-                Ok((generation, views::monthly_sales(c, None, None)?))
+                Ok((generation, views::all_monthly_sales(c)?))
             })
             .await?;
         if generation == 0 || rows.is_empty() {
             return Err(ForecastError::NoData);
         }
-        let mut months: Vec<String> = rows.iter().map(|r| r.month.clone()).collect();
-        months.dedup();
-        let index: HashMap<&str, usize> = months
-            .iter()
-            .enumerate()
-            .map(|(i, m)| (m.as_str(), i))
-            .collect();
-        let mut leaves: BTreeMap<Node, Vec<f64>> = Node::leaves()
-            .into_iter()
-            .map(|l| (l, vec![0.0; months.len()]))
-            .collect();
-        for r in &rows {
-            let leaf = Node::Leaf {
-                region: r.region.clone(),
-                product: r.product.clone(),
-            };
-            if let (Some(series), Some(&i)) = (leaves.get_mut(&leaf), index.get(r.month.as_str())) {
-                series[i] = r.units;
-            }
-        }
-        Ok(History {
-            generation,
-            months,
-            leaves,
-        })
+        History::from_rows(generation, &rows, OffsetDateTime::now_utc().date())
     }
 
     /// Every leaf's forecast over `horizon` months, from cached or freshly fitted models.
@@ -272,6 +329,7 @@ impl Forecasts {
             reconciled: points(&future, &hierarchy::sum_up(&parsed, &leaf_forecasts)),
             base: points(&future, &model.forecast(horizon)),
             model,
+            incomplete_months: history.incomplete.clone(),
             children: parsed.children().iter().map(Node::key).collect(),
         })
     }
@@ -280,7 +338,73 @@ impl Forecasts {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use time::macros::date;
     use tokio_util::sync::CancellationToken;
+
+    fn row(
+        month: &str,
+        region: &str,
+        product: &str,
+        units: f64,
+        last_day: &str,
+    ) -> views::MonthlySales {
+        views::MonthlySales {
+            month: month.into(),
+            region: region.into(),
+            product: product.into(),
+            units,
+            last_day: Some(last_day.into()),
+        }
+    }
+
+    /// Hand-computed: January and March have sales, February none (filled with 0), April
+    /// only up to the 3rd (incomplete, left out); the future starts in April.
+    #[test]
+    fn history_fills_gaps_and_leaves_out_the_incomplete_month() {
+        let rows = [
+            row("2024-01", "north", "widget", 10.0, "2024-01-31"),
+            row("2024-01", "west", "gizmo", 5.0, "2024-01-20"),
+            row("2024-03", "north", "widget", 30.0, "2024-03-30"),
+            row("2024-04", "north", "widget", 2.0, "2024-04-03"),
+        ];
+        let h = History::from_rows(3, &rows, date!(2026 - 01 - 01)).unwrap();
+        assert_eq!(h.months, ["2024-01", "2024-02", "2024-03"]);
+        assert_eq!(h.incomplete, ["2024-04"]);
+        let leaf = |r: &str, p: &str| {
+            h.leaves[&Node::Leaf {
+                region: r.into(),
+                product: p.into(),
+            }]
+                .clone()
+        };
+        assert_eq!(leaf("north", "widget"), [10.0, 0.0, 30.0]);
+        assert_eq!(leaf("west", "gizmo"), [5.0, 0.0, 0.0]);
+        assert_eq!(leaf("south", "gadget"), [0.0, 0.0, 0.0]);
+        assert_eq!(h.future_months(2), ["2024-04", "2024-05"]);
+        // The month in progress (today) is incomplete even if the data reaches today.
+        let today = [row("2025-12", "north", "widget", 1.0, "2025-12-31")];
+        let h = History::from_rows(
+            1,
+            &[rows[0].clone(), today[0].clone()],
+            date!(2025 - 12 - 31),
+        )
+        .unwrap();
+        assert_eq!(h.incomplete, ["2025-12"]);
+    }
+
+    /// Holt's recursions by hand for [10, 12, 11], alpha = beta = 0.5: level 10, trend 2;
+    /// y = 12: predicted 12, error 0, level 12, trend 2; y = 11: predicted 14, error −3,
+    /// level 12.5, trend 1.25; RMSE √(9/2); forecasts 13.75, 15.
+    #[test]
+    fn holt_matches_a_hand_computation() {
+        let m = Holt::with_params(&[10.0, 12.0, 11.0], 0.5, 0.5).unwrap();
+        assert!(
+            (m.level - 12.5).abs() < 1e-12 && (m.trend - 1.25).abs() < 1e-12,
+            "{m:?}"
+        );
+        assert!((m.rmse - 4.5_f64.sqrt()).abs() < 1e-12);
+        assert_eq!(m.forecast(2), [13.75, 15.0]);
+    }
 
     #[tokio::test]
     async fn reconciled_forecasts_add_up_and_models_are_cached_per_generation() {
@@ -328,5 +452,51 @@ mod tests {
             Err(ForecastError::Horizon(0))
         ));
         assert_eq!(forecasts.models.clear(), 13);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+        /// Whatever the view holds (valid months or garbage strings, any bounded volume, gaps,
+        /// any `today`), building the history and forecasting never panic and every
+        /// forecast is finite and non-negative.
+        #[test]
+        fn history_and_forecasts_never_panic(
+            rows in proptest::collection::vec(
+                (
+                    "(20[0-2][0-9]-(0[1-9]|1[0-2]))|(\\PC{0,8})",
+                    0usize..3,
+                    0usize..3,
+                    0.0f64..9.0e9,
+                    proptest::option::of("(20[0-2][0-9]-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01]))|(\\PC{0,8})"),
+                ),
+                0..40,
+            ),
+            today in 0i32..40_000,
+            horizon in 0usize..30,
+        ) {
+            let rows: Vec<views::MonthlySales> = rows
+                .into_iter()
+                .map(|(month, r, p, units, last_day)| views::MonthlySales {
+                    month,
+                    region: crate::db::REGIONS[r].to_owned(),
+                    product: crate::db::PRODUCTS[p].to_owned(),
+                    units,
+                    last_day,
+                })
+                .collect();
+            let today = date!(2000 - 01 - 01) + time::Duration::days(i64::from(today));
+            if let Ok(h) = History::from_rows(1, &rows, today) {
+                proptest::prop_assert!(h.future_months(horizon).len() <= horizon);
+                for series in h.leaves.values() {
+                    proptest::prop_assert_eq!(series.len(), h.months.len());
+                    if let Some(m) = Holt::fit(series) {
+                        for v in m.forecast(horizon) {
+                            proptest::prop_assert!(v.is_finite() && v >= 0.0, "{v}");
+                        }
+                    }
+                }
+            }
+        }
     }
 }
