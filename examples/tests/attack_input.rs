@@ -232,14 +232,21 @@ async fn every_framework_error_is_the_json_shape() {
         .await
         .unwrap();
     common::assert_error(r, 415).await;
-    let r = http
-        .post(format!("{base}/sales"))
-        .header("content-type", "application/json")
-        .body(vec![b' '; 300 * 1024])
-        .send()
-        .await
-        .unwrap();
-    common::assert_error(r, 413).await;
+    // An oversized body, announced by its Content-Length: rejected before it is read. Sent by
+    // hand with the head only, so the server's early answer cannot race the rest of the body
+    // (a client still writing gets a reset that can swallow the 413).
+    let (status, content_type, body) = oversized_head_only(&base, 300 * 1024).await;
+    assert_eq!(status, 413, "{body}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], 413, "{body}");
+    assert!(
+        body["code"].is_string() && body["error"].is_string(),
+        "{body}"
+    );
     // A plain GET on the WebSocket endpoint: the upgrade extractor's rejection.
     let r = http.get(format!("{base}/ws")).send().await.unwrap();
     let status = r.status().as_u16();
@@ -247,4 +254,42 @@ async fn every_framework_error_is_the_json_shape() {
     common::assert_error(r, status).await;
     drop(http);
     assert!(running.stop().await.is_clean());
+}
+
+/// POSTs only the head of a request announcing `length` bytes of JSON; returns the status, the
+/// content type and the body of the answer.
+async fn oversized_head_only(base: &str, length: usize) -> (u16, String, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+    let head = format!(
+        "POST /sales HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n"
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+        .await
+        .expect("the server answers an oversized head at once")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type:")
+                .map(|v| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    // The body may be chunked: keep the JSON object only.
+    let body = match (body.find('{'), body.rfind('}')) {
+        (Some(a), Some(b)) => body[a..=b].to_owned(),
+        _ => body.to_owned(),
+    };
+    (status, content_type, body)
 }
