@@ -131,7 +131,10 @@ pub use registry::{
 };
 pub use service::{Dependency, Escalation, Service, ServiceOptions};
 pub use state::{State, StateCell};
-pub use task::{Cancel, Restart, Shutdown, TaskOutcome, TaskSpawner, TaskSpec};
+pub use task::{
+    Cancel, ChildError, ChildFailure, ChildHandle, ChildPolicy, Restart, Shutdown, TaskOutcome,
+    TaskSpawner, TaskSpec,
+};
 /// Re-exported from tokio-util: [`BuiltRegistry::start_until`] takes one.
 pub use tokio_util::sync::CancellationToken;
 

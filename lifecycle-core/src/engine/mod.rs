@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use tokio::sync::{OnceCell, mpsc};
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -84,7 +84,8 @@ pub(crate) struct Node {
     pub(crate) tracker: TaskTracker,
     /// Inline for the usual one task: no allocation per service.
     pub(crate) tasks: Mutex<smallvec::SmallVec<[TaskEntry; 1]>>,
-    pub(crate) children: Mutex<Option<JoinSet<()>>>,
+    /// Children spawned through `Shutdown` (unnamed and named, the whole tree).
+    pub(crate) children: crate::task::ChildTree,
     pub(crate) failure: Mutex<Option<Arc<ServiceError>>>,
     pub(crate) stop_report: stop_once::StopOnce,
 }
@@ -103,7 +104,7 @@ impl Node {
             token: CancellationToken::new(),
             tracker: TaskTracker::new(),
             tasks: Mutex::new(smallvec::SmallVec::new()),
-            children: Mutex::new(None),
+            children: crate::task::ChildTree::default(),
             failure: Mutex::new(None),
             stop_report: stop_once::StopOnce::default(),
         }
@@ -118,14 +119,12 @@ impl Node {
                 unfinished.push(entry.spec.name.to_string());
             }
         }
-        if let Some(children) = lock(&self.children).as_mut() {
-            children.abort_all();
-        }
+        self.children.abort_all();
         unfinished
     }
 
     fn children_alive(&self) -> usize {
-        lock(&self.children).as_ref().map_or(0, JoinSet::len)
+        self.children.alive()
     }
 }
 

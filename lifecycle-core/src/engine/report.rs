@@ -36,6 +36,9 @@ pub struct StopReport {
     pub children_aborted: usize,
     /// Errors of `on_stop` (error, timeout, panic, skipped) and the failure that made the service Failed.
     pub errors: Vec<Arc<ServiceError>>,
+    /// Failures of named children (`Shutdown::spawn_child`) since the service's last stop, each
+    /// with its path and original error, whatever their policy.
+    pub child_failures: Vec<crate::task::ChildFailure>,
 }
 
 impl StopReport {
@@ -46,6 +49,7 @@ impl StopReport {
             && self.blocking_still_running.is_empty()
             && self.children_aborted == 0
             && self.errors.is_empty()
+            && self.child_failures.is_empty()
     }
 }
 
@@ -106,6 +110,9 @@ impl RegistryStopReport {
             }
             for e in &s.errors {
                 let _ = write!(out, "{e}; ");
+            }
+            for f in &s.child_failures {
+                let _ = write!(out, "{f}: {}; ", f.error());
             }
         }
         if out.is_empty() {

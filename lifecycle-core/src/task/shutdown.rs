@@ -4,13 +4,19 @@ use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 
 use tokio_util::sync::{CancellationToken, WaitForCancellationFutureOwned};
+use tokio_util::task::TaskTracker;
 
+use super::children::{ChildNode, ChildTree};
 use crate::engine::{Engine, lock};
 use crate::events::ServiceIndex;
 
+/// `Shutdown::task` of a handle that belongs to no task (a service-level one).
+const NO_TASK: u32 = u32::MAX;
+
 /// Tells a task its service is stopping; spawns child tasks its service's stop waits for.
 ///
-/// Cheap to clone (one `Arc`). Await it directly, or select on [`cancelled`](Self::cancelled):
+/// A task receives its service's handle; a named child (see [`spawn_child`](Self::spawn_child))
+/// receives its own, cancelled with its parent's or alone. Cheap to clone (one or two `Arc`s). Await it directly, or select on [`cancelled`](Self::cancelled):
 ///
 /// ```
 /// use std::time::Duration;
@@ -32,12 +38,17 @@ use crate::events::ServiceIndex;
 pub struct Shutdown {
     engine: Arc<Engine>,
     service: ServiceIndex,
+    /// The task whose runs receive this handle, or `NO_TASK`.
+    task: u32,
+    /// The named child this handle belongs to, if it is a child's.
+    node: Option<Arc<ChildNode>>,
 }
 
 impl std::fmt::Debug for Shutdown {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shutdown")
             .field("service", &self.service_name())
+            .field("child", &self.node.as_ref().map(|n| n.path()))
             .field("cancelled", &self.is_cancelled())
             .finish()
     }
@@ -45,7 +56,57 @@ impl std::fmt::Debug for Shutdown {
 
 impl Shutdown {
     pub(crate) fn new(engine: Arc<Engine>, service: ServiceIndex) -> Self {
-        Self { engine, service }
+        Self {
+            engine,
+            service,
+            task: NO_TASK,
+            node: None,
+        }
+    }
+
+    /// The handle the runs of task `task` receive: their named children hang under the task.
+    pub(crate) fn for_task(&self, task: u32) -> Self {
+        Self {
+            engine: Arc::clone(&self.engine),
+            service: self.service,
+            task,
+            node: None,
+        }
+    }
+
+    /// The handle of a named child.
+    pub(crate) fn with_node(&self, node: Arc<ChildNode>) -> Self {
+        Self {
+            engine: Arc::clone(&self.engine),
+            service: self.service,
+            task: self.task,
+            node: Some(node),
+        }
+    }
+
+    pub(crate) fn children(&self) -> &ChildTree {
+        &self.engine.node(self.service).children
+    }
+
+    pub(crate) fn service_tracker(&self) -> &TaskTracker {
+        &self.engine.node(self.service).tracker
+    }
+
+    /// The node this handle's named children hang under (a root is created on first use).
+    pub(crate) fn parent_node(&self) -> Arc<ChildNode> {
+        if let Some(node) = &self.node {
+            return Arc::clone(node);
+        }
+        let node = self.engine.node(self.service);
+        let task = (self.task != NO_TASK).then_some(self.task);
+        node.children.root(task, &node.token, || match task {
+            Some(t) => {
+                let tasks = lock(&node.tasks);
+                let name = tasks.get(t as usize).map_or("?", |e| e.spec.name());
+                format!("{}/{name}", node.name)
+            }
+            None => node.name.to_string(),
+        })
     }
 
     pub(crate) fn engine(&self) -> &Arc<Engine> {
@@ -57,20 +118,24 @@ impl Shutdown {
     }
 
     pub(crate) fn token(&self) -> &CancellationToken {
-        &self.engine.node(self.service).token
+        match &self.node {
+            Some(node) => &node.token,
+            None => &self.engine.node(self.service).token,
+        }
     }
 
-    /// Whether the service is stopping.
+    /// Whether the service is stopping (for a child's handle: or the child is being stopped).
     pub fn is_cancelled(&self) -> bool {
         self.token().is_cancelled()
     }
 
-    /// Completes when the service starts stopping.
+    /// Completes when the service starts stopping (for a child's handle: or the child is
+    /// being stopped).
     pub async fn cancelled(&self) {
         self.token().cancelled().await;
     }
 
-    /// A child token cancelled with the service: hand it to libraries that take one.
+    /// A child token cancelled with this handle: hand it to libraries that take one.
     pub fn child_token(&self) -> CancellationToken {
         self.token().child_token()
     }
@@ -80,19 +145,21 @@ impl Shutdown {
         &self.engine.node(self.service).name
     }
 
-    /// Spawns a child task (per-connection work) that the service's stop waits for until
-    /// `stop_timeout` and then aborts. Returns a handle to abort it earlier.
+    /// Spawns an unnamed child task (per-connection work) that the service's stop waits for
+    /// until `stop_timeout` and then aborts. Returns a handle to abort it earlier.
+    ///
+    /// From a named child's handle, the task is also part of that child's subtree: the child
+    /// ends after it, and aborting the child aborts it. Its result is not kept; use
+    /// [`spawn_child`](Self::spawn_child) for work whose failure matters.
     pub fn spawn<F>(&self, future: F) -> tokio::task::AbortHandle
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let node = self.engine.node(self.service);
-        let tracked = node.tracker.track_future(future);
-        let mut children = lock(&node.children);
-        let set = children.get_or_insert_with(tokio::task::JoinSet::new);
-        // Reap finished children so a long-lived server does not accumulate them.
-        while set.try_join_next().is_some() {}
-        set.spawn(tracked)
+        let tracker = self.service_tracker();
+        match &self.node {
+            None => self.children().spawn_unnamed(tracker, future),
+            Some(node) => node.spawn_unnamed(tracker, future),
+        }
     }
 }
 

@@ -11,6 +11,7 @@ use std::panic::AssertUnwindSafe;
 use futures_util::FutureExt;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
+use super::children::watch;
 use super::{Cancel, Decision, Policy, Schedule, Shutdown, TaskOutcome, TaskSpec};
 use crate::BoxError;
 use crate::engine::lock;
@@ -150,6 +151,8 @@ pub(crate) async fn run_async<F, Fut>(
 {
     let mut ticker = ticker(schedule);
     let mut sup = Supervisor::new(task, schedule);
+    // Each run's named children hang under this task (a child failure can fail the run).
+    let shutdown = shutdown.for_task(task);
     let token = shutdown.token();
     loop {
         if let Some(ticker) = &mut ticker {
@@ -165,6 +168,11 @@ pub(crate) async fn run_async<F, Fut>(
         let run = AssertUnwindSafe(make(shutdown.clone()))
             .map(TaskOutcome::into_task_result)
             .catch_unwind();
+        // A child failure propagated to this task fails the run (the run is dropped).
+        let children = shutdown.children();
+        let run = watch(run, || children.task_root(task)).map(|watched| {
+            watched.unwrap_or_else(|failure| Ok(Err(Box::new(failure) as BoxError)))
+        });
         let outcome = match cancel {
             Cancel::Cooperative => run.await,
             Cancel::Drop => tokio::select! {
@@ -173,6 +181,10 @@ pub(crate) async fn run_async<F, Fut>(
                 outcome = run => outcome,
             },
         };
+        if !matches!(outcome, Ok(Ok(()))) {
+            // The failed run's children are stopped; the next run starts a fresh subtree.
+            children.retire_task_root(task);
+        }
         match sup.after_run(&shutdown, outcome, started) {
             Step::Next => {
                 if ticker.is_none() {
