@@ -517,3 +517,51 @@ async fn service_level_propagating_child_escalates_the_service() {
     assert_eq!(paths, ["Cache/loader"]);
     assert_no_tasks_alive().await;
 }
+
+// A child's task ends only after its own children (named and unnamed) ended, so its handle
+// resolves then; once it ended, its `Shutdown` spawns nothing that could outlive the tree.
+#[tokio::test(start_paused = true)]
+async fn a_child_ends_after_its_children_and_then_spawns_nothing() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut registry = DynRegistry::new();
+    let tree = Tree::new(TaskSpec::new("serve"), move |shutdown, _| {
+        let tx = tx.clone();
+        Box::pin(async move {
+            let (keep_tx, keep_rx) = tokio::sync::oneshot::channel();
+            let began = Instant::now();
+            let child =
+                shutdown.spawn_child("batch", ChildPolicy::Report, |me: Shutdown| async move {
+                    me.spawn(tokio::time::sleep(30 * MS));
+                    me.spawn_child("part", ChildPolicy::Report, |_| tokio::time::sleep(20 * MS));
+                    let _ = keep_tx.send(me);
+                    Ok::<_, BadRequest>("done")
+                });
+            let value = child.await;
+            let ended_after = began.elapsed();
+            let finished_shutdown: Shutdown = keep_rx.await.unwrap();
+            let late = finished_shutdown
+                .spawn_child("late", ChildPolicy::Report, |_| tokio::time::sleep(HOUR));
+            let late_unnamed = finished_shutdown.spawn(tokio::time::sleep(HOUR));
+            tx.send((value, ended_after, late.await, late_unnamed))
+                .unwrap();
+            shutdown.cancelled().await;
+            Ok(())
+        })
+    });
+    registry.add_named("Jobs", Arc::new(tree));
+    let running = registry.build().unwrap().start().await.unwrap();
+    let (value, ended_after, late, late_unnamed) = bounded(rx.recv()).await.unwrap();
+    assert_eq!(value.unwrap(), "done");
+    assert_eq!(
+        ended_after,
+        30 * MS,
+        "after its slowest child, the unnamed one"
+    );
+    assert!(matches!(late, Err(ChildError::Aborted { .. })), "{late:?}");
+    tokio::task::yield_now().await;
+    assert!(late_unnamed.is_finished());
+    assert_eq!(alive_tasks(), 2, "control task and the task");
+    let report = running.stop().await;
+    assert!(report.is_clean(), "{}", report.summary());
+    assert_no_tasks_alive().await;
+}

@@ -16,7 +16,7 @@ use std::error::Error as StdError;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::{Pin, pin};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::task::{Context, Poll};
 
@@ -247,11 +247,16 @@ pub(crate) struct ChildNode {
     role: Role,
     parent: Option<Arc<ChildNode>>,
     pub(crate) token: CancellationToken,
-    /// The node's own children (named and unnamed): a named child's task ends after them.
+    /// The node's named children: a named child's task ends after them.
     tracker: TaskTracker,
     kids: Mutex<Kids>,
+    /// Unnamed children (tracked by the service only: one token each, as `Shutdown::spawn`).
     unnamed: Mutex<Option<JoinSet<()>>>,
-    /// Set once the subtree is being aborted: children spawned later are aborted at once.
+    /// Unnamed children the node's task took out of `unnamed` and is awaiting (its task owns
+    /// them now: aborting it drops them, which aborts them).
+    draining: AtomicUsize,
+    /// Set once the subtree is being aborted, or the node's task has ended: children spawned
+    /// later are aborted at once. Set holding both `kids` and `unnamed`; read under either.
     closed: AtomicBool,
     /// A root whose task run failed: it gets no new children.
     retired: AtomicBool,
@@ -277,6 +282,7 @@ impl ChildNode {
             tracker: TaskTracker::new(),
             kids: Mutex::new(Kids::default()),
             unnamed: Mutex::new(None),
+            draining: AtomicUsize::new(0),
             closed: AtomicBool::new(false),
             retired: AtomicBool::new(false),
             propagated: Mutex::new(None),
@@ -288,6 +294,31 @@ impl ChildNode {
 
     pub(crate) fn path(&self) -> &Arc<str> {
         &self.path
+    }
+
+    /// The end of a named child's task: waits until no child of this node is alive, then
+    /// closes the node (later spawns into it are aborted at once), with no window between.
+    async fn wait_for_kids(&self) {
+        loop {
+            self.tracker.close();
+            self.tracker.wait().await;
+            let taken = {
+                let kids = lock(&self.kids);
+                let mut unnamed = lock(&self.unnamed);
+                let taken = unnamed.take().filter(|set| !set.is_empty());
+                if taken.is_none() && kids.live().next().is_none() && self.tracker.is_empty() {
+                    self.closed.store(true, Ordering::SeqCst);
+                    return;
+                }
+                taken
+            };
+            if let Some(mut set) = taken {
+                self.draining.store(set.len(), Ordering::Release);
+                while set.join_next().await.is_some() {
+                    self.draining.fetch_sub(1, Ordering::AcqRel);
+                }
+            }
+        }
     }
 
     /// Hands a child's failure to this node's task (the first one wins) and wakes it.
@@ -326,7 +357,7 @@ impl ChildNode {
         let mut stack = vec![Arc::clone(self)];
         while let Some(node) = stack.pop() {
             if node.abort.get().is_some_and(|h| !h.is_finished()) {
-                alive += 1;
+                alive += 1 + node.draining.load(Ordering::Acquire);
             }
             if let Some(set) = lock(&node.unnamed).as_mut() {
                 while set.try_join_next().is_some() {}
@@ -355,19 +386,19 @@ impl ChildNode {
                 && !handle.is_finished()
             {
                 handle.abort();
-                aborted += 1;
+                aborted += 1 + node.draining.load(Ordering::Acquire);
             }
         }
         aborted
     }
 
-    /// Spawns an unnamed child of this node: tracked by the service and by this node, aborted
-    /// with the subtree.
+    /// Spawns an unnamed child of this node: tracked by the service, awaited by this node's
+    /// task, aborted with the subtree.
     pub(crate) fn spawn_unnamed<F>(&self, service: &TaskTracker, future: F) -> AbortHandle
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let tracked = service.track_future(self.tracker.track_future(future));
+        let tracked = service.track_future(future);
         let mut unnamed = lock(&self.unnamed);
         let set = unnamed.get_or_insert_with(JoinSet::new);
         while set.try_join_next().is_some() {}
@@ -640,8 +671,9 @@ impl Shutdown {
     /// [`ChildPolicy::Report`] only records it. Every failure is in the service's
     /// [`StopReport`](crate::StopReport) with its path.
     ///
-    /// The child's task ends once its own children ended; if it failed, its children are
-    /// cancelled first.
+    /// The child's task ends once its own children (named and unnamed) ended; if it failed, its
+    /// children are cancelled first. Once it ended (or was aborted), what is spawned from its
+    /// `Shutdown` is aborted at once, so nothing escapes the tree.
     ///
     /// ```
     /// use std::time::Duration;
@@ -718,8 +750,7 @@ impl Shutdown {
             if result.is_err() {
                 node.token.cancel();
             }
-            node.tracker.close();
-            node.tracker.wait().await;
+            node.wait_for_kids().await;
             result.map_err(ChildError::Failed)
         };
         let tracked = service_tracker.track_future(parent.tracker.track_future(task));
