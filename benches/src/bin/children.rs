@@ -1,8 +1,9 @@
 //! Cost of a child task: N short children spawned one after another, four ways, same run.
 //!
 //! ```text
-//! children [--n 100000] [--warm 7] [--cold 7]     all variants, warm then cold; Markdown table
-//! children --one VARIANT N                          one sample in this process (used by --cold)
+//! children [--n 100000] [--warm 7] [--cold 7] [--baseline EXE]   every variant, warm then cold
+//! children --one VARIANT N           one cold sample in this process
+//! children --samples VARIANT N R     R warm samples in this process (after one discarded)
 //! ```
 //!
 //! Variants (each child's body is the same: bump a shared counter, return):
@@ -17,8 +18,10 @@
 //! child is alive at once), spawn N children in a loop without yielding, then yield until the
 //! runtime counts no more live tasks than before. Reported per child: spawn time, total time
 //! (spawn + run + teardown) and bytes still allocated after the spawn loop (live bytes per
-//! child), from a counting global allocator. Warm: one process, variants interleaved, after one
-//! discarded round. Cold: a fresh process per sample (the first spawn loop of the process).
+//! child), from a counting global allocator. Every sample runs in a fresh process, variants
+//! interleaved and rotated each round: cold is the process's first spawn loop, warm its second
+//! (after one discarded). `--baseline EXE` adds the `shutdown-spawn` row of the same bench built
+//! against another commit (`benches/children-baseline.sh`), interleaved the same way.
 #![forbid(unsafe_code)]
 
 use std::process::Command;
@@ -26,7 +29,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+// BEGIN tree
 use lifecycle_core::task::ChildPolicy;
+// END tree
 use lifecycle_core::{DynRegistry, RunningRegistry, Service, Shutdown, TaskSpawner};
 use stats_alloc::{INSTRUMENTED_SYSTEM, Region, StatsAlloc};
 use tokio_util::task::TaskTracker;
@@ -83,12 +88,14 @@ async fn sample(variant: &str, n: usize) -> Sample {
     registry.add_named("host", Arc::clone(&host));
     let running: RunningRegistry = registry.build().unwrap().start().await.unwrap();
     let service = host.shutdown.lock().unwrap().clone().unwrap();
+    // BEGIN tree
     let (tx, rx) = tokio::sync::oneshot::channel();
     let parent = service.spawn_child("parent", ChildPolicy::Report, |me: Shutdown| async move {
         let _ = tx.send(me.clone());
         me.cancelled().await;
     });
     let in_child = rx.await.unwrap();
+    // END tree
     tokio::task::yield_now().await;
     let base = alive();
 
@@ -105,6 +112,7 @@ async fn sample(variant: &str, n: usize) -> Sample {
                 service.spawn(body(&done));
             }
         }
+        // BEGIN tree
         "unnamed-in-child" => {
             for _ in 0..n {
                 in_child.spawn(body(&done));
@@ -116,6 +124,7 @@ async fn sample(variant: &str, n: usize) -> Sample {
                 service.spawn_child("conn", ChildPolicy::Report, |_| body);
             }
         }
+        // END tree
         other => panic!("unknown variant {other}"),
     }
     let spawned = t0.elapsed();
@@ -124,8 +133,10 @@ async fn sample(variant: &str, n: usize) -> Sample {
     let total = t0.elapsed();
     assert_eq!(done.load(Ordering::Relaxed), n, "every child ran");
 
+    // BEGIN tree
     parent.cancel();
     let _ = parent.await;
+    // END tree
     let report = running.stop().await;
     assert!(report.is_clean(), "{}", report.summary());
     let n = n as f64;
@@ -178,61 +189,103 @@ fn table(title: &str, rows: &[(&str, Vec<Sample>)]) {
     }
 }
 
+fn parse(line: &str) -> Sample {
+    let v: Vec<f64> = line
+        .split_whitespace()
+        .map(|x| x.parse().expect("a figure"))
+        .collect();
+    Sample {
+        spawn_ns: v[0],
+        total_ns: v[1],
+        bytes: v[2],
+    }
+}
+
+fn run(exe: &std::path::Path, args: &[&str]) -> Vec<Sample> {
+    let out = Command::new(exe).args(args).output().expect("run a sample");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(parse)
+        .collect()
+}
+
+fn print(s: &Sample) {
+    println!("{} {} {}", s.spawn_ns, s.total_ns, s.bytes);
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // One cold sample: the first spawn loop of this process.
     if let Some(i) = args.iter().position(|a| a == "--one") {
-        let variant = args[i + 1].clone();
         let n: usize = args[i + 2].parse().expect("N");
-        let s = runtime().block_on(sample(&variant, n));
-        println!("{} {} {}", s.spawn_ns, s.total_ns, s.bytes);
+        print(&runtime().block_on(sample(&args[i + 1], n)));
+        return;
+    }
+    // `r` warm samples of one variant, after one discarded (for a baseline built elsewhere).
+    if let Some(i) = args.iter().position(|a| a == "--samples") {
+        let n: usize = args[i + 2].parse().expect("N");
+        let r: usize = args[i + 3].parse().expect("R");
+        let rt = runtime();
+        for k in 0..=r {
+            let s = rt.block_on(sample(&args[i + 1], n));
+            if k > 0 {
+                print(&s);
+            }
+        }
         return;
     }
     let n = arg(&args, "--n", 100_000);
     let warm = arg(&args, "--warm", 7);
     let cold = arg(&args, "--cold", 7);
+    // The same binary built from another commit (see CHILDREN.md): its `Shutdown::spawn` row.
+    let baseline = args
+        .iter()
+        .position(|a| a == "--baseline")
+        .map(|i| std::path::PathBuf::from(&args[i + 1]));
     println!(
         "N = {n} children per sample; medians; warm {warm} rounds, cold {cold} processes per variant"
     );
-
-    let rt = runtime();
-    let mut rows: Vec<(&str, Vec<Sample>)> = VARIANTS.iter().map(|v| (*v, Vec::new())).collect();
-    for round in 0..=warm {
-        for k in 0..VARIANTS.len() {
-            // Rotate the order each round so no variant always runs first.
-            let idx = (k + round) % VARIANTS.len();
-            let s = rt.block_on(sample(VARIANTS[idx], n));
-            if round > 0 {
-                rows[idx].1.push(s);
+    const BASE: &str = "shutdown-spawn (baseline build)";
+    let ns = n.to_string();
+    // Every sample runs in its own process, the variants (and builds) interleaved and rotated
+    // each round: cold = the first spawn loop of a process, warm = the second.
+    let exe = std::env::current_exe().expect("current exe");
+    let mut names: Vec<&str> = VARIANTS.to_vec();
+    if baseline.is_some() {
+        names.push(BASE);
+    }
+    let collect = |rounds: usize, warm: bool| {
+        let mut rows: Vec<(&str, Vec<Sample>)> = names.iter().map(|v| (*v, Vec::new())).collect();
+        for round in 0..rounds {
+            for k in 0..rows.len() {
+                let idx = (k + round) % rows.len();
+                let (bin, variant) = match rows[idx].0 {
+                    BASE => (baseline.as_deref().expect("baseline"), "shutdown-spawn"),
+                    v => (exe.as_path(), v),
+                };
+                let args: Vec<&str> = if warm {
+                    vec!["--samples", variant, &ns, "1"]
+                } else {
+                    vec!["--one", variant, &ns]
+                };
+                let mut s = run(bin, &args);
+                rows[idx].1.push(s.remove(0));
             }
         }
-    }
-    table("Warm (one process, after one discarded round)", &rows);
-
-    let exe = std::env::current_exe().expect("current exe");
-    let mut rows: Vec<(&str, Vec<Sample>)> = VARIANTS.iter().map(|v| (*v, Vec::new())).collect();
-    for round in 0..cold {
-        for k in 0..VARIANTS.len() {
-            let idx = (k + round) % VARIANTS.len();
-            let out = Command::new(&exe)
-                .args(["--one", VARIANTS[idx], &n.to_string()])
-                .output()
-                .expect("run a sample");
-            assert!(
-                out.status.success(),
-                "{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            let line = String::from_utf8(out.stdout).expect("utf-8");
-            let v: Vec<f64> = line
-                .split_whitespace()
-                .map(|x| x.parse().expect("a figure"))
-                .collect();
-            rows[idx].1.push(Sample {
-                spawn_ns: v[0],
-                total_ns: v[1],
-                bytes: v[2],
-            });
-        }
-    }
-    table("Cold (a fresh process per sample)", &rows);
+        rows
+    };
+    table(
+        "Warm (the second spawn loop of a fresh process)",
+        &collect(warm, true),
+    );
+    table(
+        "Cold (the first spawn loop of a fresh process)",
+        &collect(cold, false),
+    );
 }
