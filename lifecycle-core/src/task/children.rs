@@ -435,6 +435,8 @@ struct TreeState {
     /// Children spawned through `Shutdown::spawn` from a service- or task-level `Shutdown`.
     unnamed: Mutex<Option<JoinSet<()>>>,
     roots: Mutex<Vec<Arc<ChildNode>>>,
+    /// Whether a root was ever created: tasks of services without named children skip the lock.
+    has_roots: AtomicBool,
     failures: Mutex<Vec<ChildFailure>>,
 }
 
@@ -535,10 +537,14 @@ impl ChildTree {
             service_token.child_token(),
         ));
         roots.push(Arc::clone(&root));
+        state.has_roots.store(true, Ordering::Release);
         root
     }
 
     fn find_root(state: &TreeState, role: Role) -> Option<Arc<ChildNode>> {
+        if !state.has_roots.load(Ordering::Acquire) {
+            return None;
+        }
         lock(&state.roots)
             .iter()
             .find(|r| r.role == role && !r.retired.load(Ordering::Acquire))
@@ -560,29 +566,37 @@ impl ChildTree {
     }
 }
 
-/// Polls a run (a task's or a child's) while watching `node` for a child failure propagated to
-/// it: that failure ends the run (the run's future is dropped).
-pub(crate) async fn watch<F: Future>(
-    run: F,
-    mut node: impl FnMut() -> Option<Arc<ChildNode>>,
-) -> Result<F::Output, ChildFailure> {
-    let mut run = pin!(run);
-    let mut watched: Option<Arc<ChildNode>> = None;
-    let mut check = move |cx: &mut Context<'_>| {
-        if watched.is_none() {
-            watched = node();
-        }
-        watched.as_ref().and_then(|n| n.poll_propagated(cx))
+/// Polls a task's run while watching for a child failure propagated to the task, which ends the
+/// run. Keeps no state between polls (the task's root is looked up, and only in a service that
+/// has named children), so a task's future does not grow.
+pub(crate) fn poll_task_run<F: Future>(
+    run: Pin<&mut F>,
+    cx: &mut Context<'_>,
+    shutdown: &Shutdown,
+) -> Poll<Result<F::Output, ChildFailure>> {
+    let check = |cx: &mut Context<'_>| {
+        let task = shutdown.task()?;
+        shutdown.children().task_root(task)?.poll_propagated(cx)
     };
+    if let Some(failure) = check(cx) {
+        return Poll::Ready(Err(failure));
+    }
+    match run.poll(cx) {
+        Poll::Ready(out) => Poll::Ready(Ok(out)),
+        // The run may have created the root just now: look again before sleeping.
+        Poll::Pending => check(cx).map_or(Poll::Pending, |f| Poll::Ready(Err(f))),
+    }
+}
+
+/// Polls a named child's run while watching its node for a failure propagated to it by one of
+/// its own children: that failure ends the run (the run's future is dropped).
+async fn watch<F: Future>(run: F, node: &ChildNode) -> Result<F::Output, ChildFailure> {
+    let mut run = pin!(run);
     std::future::poll_fn(|cx| {
-        if let Some(failure) = check(cx) {
+        if let Some(failure) = node.poll_propagated(cx) {
             return Poll::Ready(Err(failure));
         }
-        match run.as_mut().poll(cx) {
-            Poll::Ready(out) => Poll::Ready(Ok(out)),
-            // The run may have created the node just now: look again before sleeping.
-            Poll::Pending => check(cx).map_or(Poll::Pending, |f| Poll::Ready(Err(f))),
-        }
+        run.as_mut().poll(cx).map(Ok)
     })
     .await
 }
@@ -735,7 +749,7 @@ impl Shutdown {
             let run = AssertUnwindSafe(run)
                 .map(ChildOutcome::into_child_result)
                 .catch_unwind();
-            let result = match watch(run, || Some(Arc::clone(node))).await {
+            let result = match watch(run, node).await {
                 Ok(Ok(Ok(value))) => Ok(value),
                 Ok(Ok(Err(error))) => Err(reporter.child_failed(node, Arc::from(error))),
                 Ok(Err(panic)) => {

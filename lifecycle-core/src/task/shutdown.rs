@@ -64,14 +64,15 @@ impl Shutdown {
         }
     }
 
-    /// The handle the runs of task `task` receive: their named children hang under the task.
-    pub(crate) fn for_task(&self, task: u32) -> Self {
-        Self {
-            engine: Arc::clone(&self.engine),
-            service: self.service,
-            task,
-            node: None,
-        }
+    /// Makes this the handle the runs of task `task` receive: their named children hang under
+    /// the task.
+    pub(crate) fn set_task(&mut self, task: u32) {
+        self.task = task;
+    }
+
+    /// The task whose runs receive this handle, if any.
+    pub(crate) fn task(&self) -> Option<u32> {
+        (self.task != NO_TASK).then_some(self.task)
     }
 
     /// The handle of a named child.
@@ -98,7 +99,7 @@ impl Shutdown {
             return Arc::clone(node);
         }
         let node = self.engine.node(self.service);
-        let task = (self.task != NO_TASK).then_some(self.task);
+        let task = self.task();
         node.children.root(task, &node.token, || match task {
             Some(t) => {
                 let tasks = lock(&node.tasks);

@@ -11,7 +11,7 @@ use std::panic::AssertUnwindSafe;
 use futures_util::FutureExt;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
-use super::children::watch;
+use super::children::poll_task_run;
 use super::{Cancel, Decision, Policy, Schedule, Shutdown, TaskOutcome, TaskSpec};
 use crate::BoxError;
 use crate::engine::lock;
@@ -139,7 +139,7 @@ impl Supervisor {
 }
 
 pub(crate) async fn run_async<F, Fut>(
-    shutdown: Shutdown,
+    mut shutdown: Shutdown,
     task: u32,
     schedule: Schedule,
     cancel: Cancel,
@@ -152,7 +152,7 @@ pub(crate) async fn run_async<F, Fut>(
     let mut ticker = ticker(schedule);
     let mut sup = Supervisor::new(task, schedule);
     // Each run's named children hang under this task (a child failure can fail the run).
-    let shutdown = shutdown.for_task(task);
+    shutdown.set_task(task);
     let token = shutdown.token();
     loop {
         if let Some(ticker) = &mut ticker {
@@ -169,9 +169,12 @@ pub(crate) async fn run_async<F, Fut>(
             .map(TaskOutcome::into_task_result)
             .catch_unwind();
         // A child failure propagated to this task fails the run (the run is dropped).
-        let children = shutdown.children();
-        let run = watch(run, || children.task_root(task)).map(|watched| {
-            watched.unwrap_or_else(|failure| Ok(Err(Box::new(failure) as BoxError)))
+        // Polled in place, with no state of its own: every task's future stays as small.
+        let mut run = std::pin::pin!(run);
+        let shutdown_ref = &shutdown;
+        let run = std::future::poll_fn(move |cx| {
+            poll_task_run(run.as_mut(), cx, shutdown_ref)
+                .map(|run| run.unwrap_or_else(|failure| Ok(Err(Box::new(failure) as BoxError))))
         });
         let outcome = match cancel {
             Cancel::Cooperative => run.await,
@@ -183,7 +186,7 @@ pub(crate) async fn run_async<F, Fut>(
         };
         if !matches!(outcome, Ok(Ok(()))) {
             // The failed run's children are stopped; the next run starts a fresh subtree.
-            children.retire_task_root(task);
+            shutdown.children().retire_task_root(task);
         }
         match sup.after_run(&shutdown, outcome, started) {
             Step::Next => {
