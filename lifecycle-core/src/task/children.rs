@@ -314,7 +314,14 @@ impl ChildNode {
             };
             if let Some(mut set) = taken {
                 self.draining.store(set.len(), Ordering::Release);
-                while set.join_next().await.is_some() {
+                loop {
+                    // Those already done are reaped without registering a waker each.
+                    while set.try_join_next().is_some() {
+                        self.draining.fetch_sub(1, Ordering::AcqRel);
+                    }
+                    if set.join_next().await.is_none() {
+                        break;
+                    }
                     self.draining.fetch_sub(1, Ordering::AcqRel);
                 }
             }
