@@ -28,6 +28,7 @@ use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use super::Shutdown;
+use super::shutdown::Owner;
 use crate::BoxError;
 use crate::engine::lock;
 use crate::error::Panicked;
@@ -243,6 +244,8 @@ impl Kids {
 
 /// One node of the tree (a root, or a named child).
 pub(crate) struct ChildNode {
+    /// A named child's service (roots have none: the tree never holds its engine).
+    owner: Option<Owner>,
     path: Arc<str>,
     role: Role,
     parent: Option<Arc<ChildNode>>,
@@ -269,12 +272,14 @@ pub(crate) struct ChildNode {
 
 impl ChildNode {
     fn new(
+        owner: Option<Owner>,
         path: Arc<str>,
         role: Role,
         parent: Option<Arc<ChildNode>>,
         token: CancellationToken,
     ) -> Self {
         Self {
+            owner,
             path,
             role,
             parent,
@@ -294,6 +299,14 @@ impl ChildNode {
 
     pub(crate) fn path(&self) -> &Arc<str> {
         &self.path
+    }
+
+    /// The service of a named child. Only named children's nodes become a `Shutdown`, and
+    /// each is built with its owner.
+    pub(crate) fn owner(&self) -> &Owner {
+        self.owner
+            .as_ref()
+            .expect("a named child's node is built with its owner")
     }
 
     /// The end of a named child's task: waits until no child of this node is alive, then
@@ -538,6 +551,7 @@ impl ChildTree {
         // Retired roots stay reachable (for abort and counting) until their subtree is gone.
         roots.retain(|r| !r.retired.load(Ordering::Acquire) || !r.is_empty());
         let root = Arc::new(ChildNode::new(
+            None,
             path,
             role,
             None,
@@ -737,6 +751,7 @@ impl Shutdown {
         let service_tracker = self.service_tracker().clone();
         let mut kids = lock(&parent.kids);
         let node = Arc::new(ChildNode::new(
+            Some(self.owner()),
             path,
             Role::Child {
                 policy,
@@ -746,7 +761,7 @@ impl Shutdown {
             parent.token.child_token(),
         ));
         kids.insert(Arc::clone(&node));
-        let shutdown = self.with_node(Arc::clone(&node));
+        let shutdown = Shutdown::of_child(Arc::clone(&node));
         let reporter = shutdown.clone();
         let leave = Leave(Arc::clone(&node));
         let run = make(shutdown);

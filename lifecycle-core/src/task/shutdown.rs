@@ -16,7 +16,8 @@ const NO_TASK: u32 = u32::MAX;
 /// Tells a task its service is stopping; spawns child tasks its service's stop waits for.
 ///
 /// A task receives its service's handle; a named child (see [`spawn_child`](Self::spawn_child))
-/// receives its own, cancelled with its parent's or alone. Cheap to clone (one or two `Arc`s). Await it directly, or select on [`cancelled`](Self::cancelled):
+/// receives its own, cancelled with its parent's or alone. Cheap to clone (one `Arc`).
+/// Await it directly, or select on [`cancelled`](Self::cancelled):
 ///
 /// ```
 /// use std::time::Duration;
@@ -35,20 +36,33 @@ const NO_TASK: u32 = u32::MAX;
 /// }
 /// ```
 #[derive(Clone)]
-pub struct Shutdown {
+pub struct Shutdown(Scope);
+
+/// Whose handle it is. An enum keeps a handle in 16 bytes: it is in every task's future.
+#[derive(Clone)]
+enum Scope {
+    /// A service's; `task` is the task whose runs receive it, or `NO_TASK`.
+    Service {
+        engine: Arc<Engine>,
+        service: ServiceIndex,
+        task: u32,
+    },
+    /// A named child's (its node knows its service).
+    Child(Arc<ChildNode>),
+}
+
+/// Where a named child belongs: what its handle needs of the engine.
+pub(crate) struct Owner {
     engine: Arc<Engine>,
     service: ServiceIndex,
-    /// The task whose runs receive this handle, or `NO_TASK`.
     task: u32,
-    /// The named child this handle belongs to, if it is a child's.
-    node: Option<Arc<ChildNode>>,
 }
 
 impl std::fmt::Debug for Shutdown {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Shutdown")
             .field("service", &self.service_name())
-            .field("child", &self.node.as_ref().map(|n| n.path()))
+            .field("child", &self.child().map(|n| n.path()))
             .field("cancelled", &self.is_cancelled())
             .finish()
     }
@@ -56,49 +70,77 @@ impl std::fmt::Debug for Shutdown {
 
 impl Shutdown {
     pub(crate) fn new(engine: Arc<Engine>, service: ServiceIndex) -> Self {
-        Self {
+        Self(Scope::Service {
             engine,
             service,
             task: NO_TASK,
-            node: None,
-        }
+        })
     }
 
     /// Makes this the handle the runs of task `task` receive: their named children hang under
     /// the task.
     pub(crate) fn set_task(&mut self, task: u32) {
-        self.task = task;
-    }
-
-    /// The task whose runs receive this handle, if any.
-    pub(crate) fn task(&self) -> Option<u32> {
-        (self.task != NO_TASK).then_some(self.task)
-    }
-
-    /// The handle of a named child.
-    pub(crate) fn with_node(&self, node: Arc<ChildNode>) -> Self {
-        Self {
-            engine: Arc::clone(&self.engine),
-            service: self.service,
-            task: self.task,
-            node: Some(node),
+        if let Scope::Service { task: t, .. } = &mut self.0 {
+            *t = task;
         }
     }
 
+    fn parts(&self) -> (&Arc<Engine>, ServiceIndex, u32) {
+        match &self.0 {
+            Scope::Service {
+                engine,
+                service,
+                task,
+            } => (engine, *service, *task),
+            Scope::Child(node) => {
+                let owner = node.owner();
+                (&owner.engine, owner.service, owner.task)
+            }
+        }
+    }
+
+    fn child(&self) -> Option<&Arc<ChildNode>> {
+        match &self.0 {
+            Scope::Child(node) => Some(node),
+            Scope::Service { .. } => None,
+        }
+    }
+
+    /// The task whose runs (or whose runs' children) hold this handle, if any.
+    pub(crate) fn task(&self) -> Option<u32> {
+        let task = self.parts().2;
+        (task != NO_TASK).then_some(task)
+    }
+
+    /// What a named child spawned from this handle needs of the engine.
+    pub(crate) fn owner(&self) -> Owner {
+        let (engine, service, task) = self.parts();
+        Owner {
+            engine: Arc::clone(engine),
+            service,
+            task,
+        }
+    }
+
+    /// The handle of a named child.
+    pub(crate) fn of_child(node: Arc<ChildNode>) -> Self {
+        Self(Scope::Child(node))
+    }
+
     pub(crate) fn children(&self) -> &ChildTree {
-        &self.engine.node(self.service).children
+        &self.engine().node(self.index()).children
     }
 
     pub(crate) fn service_tracker(&self) -> &TaskTracker {
-        &self.engine.node(self.service).tracker
+        &self.engine().node(self.index()).tracker
     }
 
     /// The node this handle's named children hang under (a root is created on first use).
     pub(crate) fn parent_node(&self) -> Arc<ChildNode> {
-        if let Some(node) = &self.node {
+        if let Some(node) = self.child() {
             return Arc::clone(node);
         }
-        let node = self.engine.node(self.service);
+        let node = self.engine().node(self.index());
         let task = self.task();
         node.children.root(task, &node.token, || match task {
             Some(t) => {
@@ -111,17 +153,19 @@ impl Shutdown {
     }
 
     pub(crate) fn engine(&self) -> &Arc<Engine> {
-        &self.engine
+        self.parts().0
     }
 
     pub(crate) fn index(&self) -> ServiceIndex {
-        self.service
+        self.parts().1
     }
 
     pub(crate) fn token(&self) -> &CancellationToken {
-        match &self.node {
-            Some(node) => &node.token,
-            None => &self.engine.node(self.service).token,
+        match &self.0 {
+            Scope::Child(node) => &node.token,
+            Scope::Service {
+                engine, service, ..
+            } => &engine.node(*service).token,
         }
     }
 
@@ -143,7 +187,7 @@ impl Shutdown {
 
     /// The name of the service this handle belongs to.
     pub fn service_name(&self) -> &str {
-        &self.engine.node(self.service).name
+        &self.engine().node(self.index()).name
     }
 
     /// Spawns an unnamed child task (per-connection work) that the service's stop waits for
@@ -157,7 +201,7 @@ impl Shutdown {
         F: Future<Output = ()> + Send + 'static,
     {
         let tracker = self.service_tracker();
-        match &self.node {
+        match self.child() {
             None => self.children().spawn_unnamed(tracker, future),
             Some(node) => node.spawn_unnamed(tracker, future),
         }
