@@ -565,3 +565,88 @@ async fn a_child_ends_after_its_children_and_then_spawns_nothing() {
     assert!(report.is_clean(), "{}", report.summary());
     assert_no_tasks_alive().await;
 }
+
+// The closure that builds a child runs with no lock held: it may spawn a sibling.
+#[tokio::test(start_paused = true)]
+async fn a_childs_closure_can_spawn_a_sibling() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut registry = DynRegistry::new();
+    let tree = Tree::new(TaskSpec::new("serve"), move |shutdown, _| {
+        let tx = tx.clone();
+        Box::pin(async move {
+            let first = shutdown.spawn_child("first", ChildPolicy::Report, |_| {
+                let sibling = shutdown.spawn_child("sibling", ChildPolicy::Report, |_| async {
+                    Ok::<_, BadRequest>(2)
+                });
+                async move { Ok::<_, BadRequest>(1 + sibling.await.unwrap_or(0)) }
+            });
+            tx.send(first.await.ok()).unwrap();
+            shutdown.cancelled().await;
+            Ok(())
+        })
+    });
+    registry.add_named("S", Arc::new(tree));
+    let running = registry.build().unwrap().start().await.unwrap();
+    assert_eq!(bounded(rx.recv()).await.unwrap(), Some(3));
+    assert!(running.stop().await.is_clean());
+    assert_no_tasks_alive().await;
+}
+
+// On two worker threads, children spawned while their subtrees are being aborted and while the
+// service stops: nothing escapes (real time, a few milliseconds).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_spawns_aborts_and_stop_leave_nothing_alive() {
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut registry = DynRegistry::new();
+    let tree = Tree::new(TaskSpec::new("serve"), move |shutdown, _| {
+        let tx = tx.clone();
+        Box::pin(async move {
+            for i in 0..64 {
+                let child =
+                    shutdown.spawn_child(format!("c{i}"), ChildPolicy::Report, |me| async move {
+                        for j in 0..4 {
+                            me.spawn(tokio::time::sleep(HOUR));
+                            me.spawn_child(
+                                format!("g{j}"),
+                                ChildPolicy::Report,
+                                |g: Shutdown| async move {
+                                    g.spawn(tokio::time::sleep(HOUR));
+                                    tokio::time::sleep(HOUR).await;
+                                },
+                            );
+                            tokio::task::yield_now().await;
+                        }
+                        tokio::time::sleep(HOUR).await;
+                    });
+                if i % 2 == 0 {
+                    let _ = tx.send(child);
+                }
+                tokio::task::yield_now().await;
+            }
+            shutdown.cancelled().await;
+            Ok(())
+        })
+    });
+    let id = registry.add_named("Busy", Arc::new(tree));
+    registry
+        .set_service_options(id, ServiceOptions::DEFAULT.stop_timeout(20 * MS))
+        .unwrap();
+    let running = registry.build().unwrap().start().await.unwrap();
+    let aborter = tokio::spawn(async move {
+        while let Some(child) = rx.recv().await {
+            child.abort();
+        }
+    });
+    tokio::time::sleep(5 * MS).await;
+    let report = tokio::time::timeout(Duration::from_secs(10), running.stop())
+        .await
+        .expect("stop is bounded");
+    assert!(report.service("Busy").unwrap().tasks_aborted.is_empty());
+    aborter.await.unwrap();
+    // Aborted tasks are dropped by the workers shortly after.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while alive_tasks() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(MS).await;
+    }
+    assert_eq!(alive_tasks(), 0);
+}

@@ -395,6 +395,7 @@ impl ChildNode {
         let mut stack = vec![Arc::clone(self)];
         while let Some(node) = stack.pop() {
             node.closed.store(true, Ordering::SeqCst);
+            std::sync::atomic::fence(Ordering::SeqCst);
             node.token.cancel();
             if let Some(set) = lock(&node.unnamed).as_mut() {
                 while set.try_join_next().is_some() {}
@@ -749,23 +750,30 @@ impl Shutdown {
         let path: Arc<str> = format!("{}/{name}", parent.path).into();
         let span = tracing::info_span!("child", path = %path);
         let service_tracker = self.service_tracker().clone();
-        let mut kids = lock(&parent.kids);
-        let node = Arc::new(ChildNode::new(
-            Some(self.owner()),
-            path,
-            Role::Child {
-                policy,
-                slot: kids.vacant(),
-            },
-            Some(Arc::clone(&parent)),
-            parent.token.child_token(),
-        ));
-        kids.insert(Arc::clone(&node));
+        let (node, in_parent) = {
+            let mut kids = lock(&parent.kids);
+            let node = Arc::new(ChildNode::new(
+                Some(self.owner()),
+                path,
+                Role::Child {
+                    policy,
+                    slot: kids.vacant(),
+                },
+                Some(Arc::clone(&parent)),
+                parent.token.child_token(),
+            ));
+            kids.insert(Arc::clone(&node));
+            // Counted by the parent from now on: it cannot end while this child is set up.
+            (node, parent.tracker.token())
+        };
         let shutdown = Shutdown::of_child(Arc::clone(&node));
         let reporter = shutdown.clone();
         let leave = Leave(Arc::clone(&node));
+        // The user's closure runs with no lock held (it may spawn siblings); if it panics,
+        // `leave` takes the node out again.
         let run = make(shutdown);
         let task = async move {
+            let _in_parent = in_parent;
             let leave = leave;
             let node = &leave.0;
             let run = AssertUnwindSafe(run)
@@ -789,17 +797,19 @@ impl Shutdown {
             node.wait_for_kids().await;
             result.map_err(ChildError::Failed)
         };
-        let tracked = service_tracker.track_future(parent.tracker.track_future(task));
+        let tracked = service_tracker.track_future(task);
         let join = if span.is_disabled() {
             tokio::spawn(tracked)
         } else {
             tokio::spawn(tracked.instrument(span))
         };
         let _ = node.abort.set(join.abort_handle());
-        if parent.closed.load(Ordering::SeqCst) {
+        // Pairs with the fence in `abort_subtree`: either it sees the abort handle, or this
+        // sees the subtree closed (by then or since).
+        std::sync::atomic::fence(Ordering::SeqCst);
+        if parent.closed.load(Ordering::SeqCst) || node.closed.load(Ordering::SeqCst) {
             join.abort();
         }
-        drop(kids);
         ChildHandle { join, node }
     }
 
