@@ -133,7 +133,10 @@ pub use registry::{
 };
 pub use service::{Dependency, Escalation, Service, ServiceOptions};
 pub use state::{State, StateCell};
-pub use task::{Cancel, OnExit, Restart, Shutdown, TaskOutcome, TaskSpawner, TaskSpec};
+pub use task::{
+    Cancel, ChildError, ChildFailure, ChildHandle, ChildPolicy, OnExit, Restart, Shutdown,
+    TaskOutcome, TaskSpawner, TaskSpec,
+};
 /// Re-exported from tokio-util: [`Built::start_until`] takes one.
 pub use tokio_util::sync::CancellationToken;
 

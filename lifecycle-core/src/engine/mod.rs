@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::AbortHandle;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -110,7 +110,8 @@ pub(crate) struct Node {
     pub(crate) tracker: TaskTracker,
     /// Inline for the usual one task: no allocation per service.
     pub(crate) tasks: Mutex<smallvec::SmallVec<[TaskEntry; 1]>>,
-    pub(crate) children: Mutex<Option<JoinSet<()>>>,
+    /// Children spawned through `Shutdown` (unnamed and named, the whole tree).
+    pub(crate) children: crate::task::ChildTree,
     pub(crate) failures: Mutex<Failures>,
 }
 
@@ -128,7 +129,7 @@ impl Node {
             token: CancellationToken::new(),
             tracker: TaskTracker::new(),
             tasks: Mutex::new(smallvec::SmallVec::new()),
-            children: Mutex::new(None),
+            children: crate::task::ChildTree::default(),
             failures: Mutex::new(Failures::default()),
         }
     }
@@ -142,20 +143,13 @@ impl Node {
                 unfinished.push(entry.spec.name);
             }
         }
-        if let Some(children) = lock(&self.children).as_mut() {
-            children.abort_all();
-        }
+        self.children.abort_all();
         unfinished
     }
 
-    /// Child tasks not finished yet (finished ones are reaped first).
+    /// Child tasks not finished yet.
     pub(crate) fn children_alive(&self) -> usize {
-        let mut children = lock(&self.children);
-        let Some(set) = children.as_mut() else {
-            return 0;
-        };
-        while set.try_join_next().is_some() {}
-        set.len()
+        self.children.alive()
     }
 
     pub(crate) fn failure(&self) -> Option<Arc<ServiceError>> {

@@ -39,6 +39,9 @@ pub struct StopReport {
     /// `Stop`, source a `TaskError`), and its `on_stop` error, timeout, panic or skip.
     /// The original error values are kept: see [`find_source`](crate::find_source).
     pub errors: Vec<Arc<ServiceError>>,
+    /// Failures of named children (`Shutdown::spawn_child`) since the service's last stop, each
+    /// with its path and original error, whatever their policy.
+    pub child_failures: Vec<crate::task::ChildFailure>,
 }
 
 impl StopReport {
@@ -50,6 +53,7 @@ impl StopReport {
             && self.blocking_still_running.is_empty()
             && self.children_aborted == 0
             && self.errors.is_empty()
+            && self.child_failures.is_empty()
     }
 }
 
@@ -121,6 +125,9 @@ impl RegistryStopReport {
             }
             for e in &s.errors {
                 let _ = write!(out, "{e}; ");
+            }
+            for f in &s.child_failures {
+                let _ = write!(out, "{f}: {}; ", f.error());
             }
         }
         if out.is_empty() {

@@ -344,6 +344,7 @@ impl Engine {
             blocking_still_running: tasks.blocking_still_running,
             children_aborted: tasks.children_aborted,
             errors,
+            child_failures: node.children.take_failures(),
         };
         tracing::info!(service = %node.name, duration = ?report.duration, "stopped");
         report

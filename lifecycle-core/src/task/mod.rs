@@ -1,6 +1,8 @@
 //! Background tasks: their specification, the [`Shutdown`] handle they receive, the spawner a
-//! service uses, and the supervision loop that runs inside each task.
+//! service uses, the supervision loop that runs inside each task, and the tree of named
+//! children a task can spawn ([`Shutdown::spawn_child`]).
 
+mod children;
 mod policy;
 mod shutdown;
 mod spawner;
@@ -8,6 +10,8 @@ mod supervisor;
 
 use std::time::Duration;
 
+pub(crate) use children::ChildTree;
+pub use children::{ChildError, ChildFailure, ChildHandle, ChildOutcome, ChildPolicy};
 pub(crate) use policy::{Decision, Policy};
 pub use shutdown::Shutdown;
 pub use spawner::TaskSpawner;

@@ -11,6 +11,7 @@ use std::panic::AssertUnwindSafe;
 use futures_util::FutureExt;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 
+use super::children::poll_task_run;
 use super::{Cancel, Decision, Policy, Schedule, Shutdown, TaskOutcome, TaskSpec};
 use crate::BoxError;
 use crate::engine::lock;
@@ -159,7 +160,7 @@ impl Supervisor {
 
 pub(crate) async fn run_async<F, Fut>(
     live: crate::engine::LiveTask,
-    shutdown: Shutdown,
+    mut shutdown: Shutdown,
     task: u32,
     schedule: Schedule,
     cancel: Cancel,
@@ -172,6 +173,8 @@ pub(crate) async fn run_async<F, Fut>(
     let _live = live;
     let mut ticker = ticker(schedule);
     let mut sup = Supervisor::new(task, schedule);
+    // Each run's named children hang under this task (a child failure can fail the run).
+    shutdown.set_task(task);
     let token = shutdown.token();
     loop {
         if let Some(ticker) = &mut ticker {
@@ -187,6 +190,14 @@ pub(crate) async fn run_async<F, Fut>(
         let run = AssertUnwindSafe(make(shutdown.clone()))
             .map(TaskOutcome::into_task_result)
             .catch_unwind();
+        // A child failure propagated to this task fails the run (the run is dropped).
+        // Polled in place, with no state of its own: every task's future stays as small.
+        let mut run = std::pin::pin!(run);
+        let shutdown_ref = &shutdown;
+        let run = std::future::poll_fn(move |cx| {
+            poll_task_run(run.as_mut(), cx, shutdown_ref)
+                .map(|run| run.unwrap_or_else(|failure| Ok(Err(Box::new(failure) as BoxError))))
+        });
         let outcome = match cancel {
             Cancel::Cooperative => run.await,
             Cancel::Drop => tokio::select! {
@@ -195,6 +206,10 @@ pub(crate) async fn run_async<F, Fut>(
                 outcome = run => outcome,
             },
         };
+        if !matches!(outcome, Ok(Ok(()))) {
+            // The failed run's children are stopped; the next run starts a fresh subtree.
+            shutdown.children().retire_task_root(task);
+        }
         match sup.after_run(&shutdown, outcome, started) {
             Step::Next => {
                 if ticker.is_none() {
