@@ -120,6 +120,7 @@ mod state;
 pub mod task;
 pub mod testing;
 
+pub use control::StopReason;
 pub use engine::{RegistryOptions, RegistryStopReport, ServiceTiming, StartupReport, StopReport};
 pub use error::{
     BoxError, BuildError, InvalidTaskSpec, Panicked, Phase, RunError, ServiceError, StartError,

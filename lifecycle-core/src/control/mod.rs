@@ -4,6 +4,10 @@
 //! and a stop requested from inside the registry's own tasks completes.
 
 pub(crate) mod handover;
+mod reason;
+
+use reason::StopDuringStartup;
+pub use reason::StopReason;
 
 use std::sync::Arc;
 
@@ -20,7 +24,10 @@ use handover::StopAction;
 #[derive(Debug)]
 pub(crate) enum Command {
     /// Stop the registry; `skip_drain` ends a drain in progress at once (a second signal).
-    Stop { skip_drain: bool },
+    Stop {
+        skip_drain: bool,
+        reason: Option<StopReason>,
+    },
     /// A service failed past its policy (its failure is recorded on its node).
     Escalate(ServiceIndex),
 }
@@ -57,6 +64,11 @@ impl Engine {
     /// Asks for a stop; returns at once. Before start-up, the registry is stopped right here
     /// (there is nothing to stop) and a later start starts nothing.
     pub(crate) fn request_stop(&self, skip_drain: bool) {
+        self.request_stop_because(skip_drain, None);
+    }
+
+    /// [`request_stop`](Self::request_stop) with the requester's reason (the first one wins).
+    pub(crate) fn request_stop_because(&self, skip_drain: bool, reason: Option<StopReason>) {
         match self.control.stop() {
             StopAction::StoppedBeforeStart => {
                 self.publish(RegistryStopReport {
@@ -64,10 +76,11 @@ impl Engine {
                     services: Vec::new(),
                     escalated: None,
                     aborted: false,
+                    reason,
                 });
             }
             StopAction::SendToControl => {
-                let _ = self.commands.send(Command::Stop { skip_drain });
+                let _ = self.commands.send(Command::Stop { skip_drain, reason });
             }
             StopAction::Nothing => {}
         }
@@ -127,6 +140,8 @@ struct Run<'e> {
     /// Every service stop in this run, in the order they finished.
     reports: Vec<Arc<StopReport>>,
     escalated: Option<Arc<ServiceError>>,
+    /// The first reason given with a stop request.
+    reason: Option<StopReason>,
     /// Set when the registry stop was requested: its deadline and when it began.
     stopping: Option<(Instant, Instant)>,
     /// While draining: when the ordered stop begins.
@@ -140,6 +155,7 @@ impl<'e> Run<'e> {
             stops: StopScheduler::new(engine),
             reports: Vec::new(),
             escalated: None,
+            reason: None,
             stopping: None,
             drain_until: None,
         }
@@ -163,8 +179,12 @@ impl<'e> Run<'e> {
             tokio::select! {
                 biased;
                 command = commands.recv() => match command {
-                    Some(Command::Stop { .. }) | None => {
-                        break ServiceError::new("registry", Phase::Cancelled, "stop requested during start-up".into());
+                    Some(Command::Stop { reason, .. }) => {
+                        self.reason.clone_from(&reason);
+                        break ServiceError::new("registry", Phase::Cancelled, Box::new(StopDuringStartup(reason)));
+                    }
+                    None => {
+                        break ServiceError::new("registry", Phase::Cancelled, Box::new(StopDuringStartup(None)));
                     }
                     Some(Command::Escalate(i)) => match engine.node(i).failure() {
                         Some(failure) => return Err(failure),
@@ -184,8 +204,9 @@ impl<'e> Run<'e> {
                                     return Err(failure);
                                 }
                             }
-                            Command::Stop { .. } => {
-                                return Err(Arc::new(ServiceError::new("registry", Phase::Cancelled, "stop requested during start-up".into())));
+                            Command::Stop { reason, .. } => {
+                                self.reason.clone_from(&reason);
+                                return Err(Arc::new(ServiceError::new("registry", Phase::Cancelled, Box::new(StopDuringStartup(reason)))));
                             }
                         }
                     }
@@ -224,6 +245,7 @@ impl<'e> Run<'e> {
             services: self.reports,
             escalated: None,
             aborted: false,
+            reason: self.reason,
         });
         engine.control.finish();
         reports
@@ -248,7 +270,7 @@ impl<'e> Run<'e> {
             match woke {
                 Woke::Command(Some(command)) => self.apply(command),
                 // Unreachable while the engine (which holds the sender) lives.
-                Woke::Command(None) => self.begin_stop(true),
+                Woke::Command(None) => self.begin_stop(true, None),
                 Woke::Stopped(report) => self.reports.push(report),
                 Woke::DrainOver => {
                     self.drain_until = None;
@@ -259,6 +281,14 @@ impl<'e> Run<'e> {
                 break;
             }
         }
+        // Requests sent during the last stop (from an `on_stop`) still give their reason.
+        while let Ok(command) = commands.try_recv() {
+            if let Command::Stop { reason, .. } = command
+                && self.reason.is_none()
+            {
+                self.reason = reason;
+            }
+        }
         let began = self.stopping.map_or_else(Instant::now, |(_, began)| began);
         engine.control.finish();
         engine.publish(RegistryStopReport {
@@ -266,19 +296,23 @@ impl<'e> Run<'e> {
             services: self.reports,
             escalated: self.escalated,
             aborted: false,
+            reason: self.reason,
         });
     }
 
     fn apply(&mut self, command: Command) {
         match command {
-            Command::Stop { skip_drain } => self.begin_stop(skip_drain),
+            Command::Stop { skip_drain, reason } => self.begin_stop(skip_drain, reason),
             Command::Escalate(i) => self.escalate(i),
         }
     }
 
     /// A stop request: drain first (readiness off), then the ordered stop.
-    fn begin_stop(&mut self, skip_drain: bool) {
+    fn begin_stop(&mut self, skip_drain: bool, reason: Option<StopReason>) {
         let engine = self.engine;
+        if self.reason.is_none() {
+            self.reason = reason;
+        }
         if self.stopping.is_none() {
             let now = Instant::now();
             self.stopping = Some((deadline_after(now, engine.shutdown_timeout), now));
@@ -323,7 +357,7 @@ impl<'e> Run<'e> {
             Escalation::ShutdownRegistry => {
                 self.escalated = node.failure();
                 tracing::error!(service = %node.name, "escalation: shutting the registry down");
-                self.begin_stop(true);
+                self.begin_stop(true, None);
             }
             Escalation::StopDependents => {
                 let set = engine.graph.dependents_closure(i);

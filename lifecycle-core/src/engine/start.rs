@@ -86,12 +86,16 @@ impl Engine {
 
     /// The hook of one service, bounded by its start timeout, panics caught. One future type
     /// for every service, so `FuturesUnordered` holds them without boxing the scheduler.
-    async fn run_start_hook(
-        &self,
+    pub(crate) async fn run_start_hook(
+        self: &Arc<Self>,
         i: ServiceIndex,
     ) -> (ServiceIndex, Result<(), (Phase, BoxError)>) {
         let node = self.node(i);
-        let hook = AssertUnwindSafe(node.service.start_hook()).catch_unwind();
+        let current = crate::Shutdown::new(Arc::clone(self), i);
+        let hook = crate::task::CURRENT.scope(
+            current,
+            AssertUnwindSafe(node.service.start_hook()).catch_unwind(),
+        );
         let span = tracing::info_span!("start", service = %node.name);
         let outcome = match node.options.start_timeout() {
             Some(limit) => match tokio::time::timeout(limit, hook).instrument(span).await {

@@ -232,7 +232,7 @@ impl<'e> StopScheduler<'e> {
 impl Engine {
     /// One service's stop. It was cancelled at `began`; its tasks get until `grace` fires.
     async fn stop_service(
-        &self,
+        self: &Arc<Self>,
         i: ServiceIndex,
         began: Instant,
         grace: CancellationToken,
@@ -344,7 +344,11 @@ impl Engine {
         Arc::new(report)
     }
 
-    async fn run_stop_hook(&self, i: ServiceIndex, until: Instant) -> Result<(), ServiceError> {
+    async fn run_stop_hook(
+        self: &Arc<Self>,
+        i: ServiceIndex,
+        until: Instant,
+    ) -> Result<(), ServiceError> {
         let node = self.node(i);
         let now = Instant::now();
         let error = |source| ServiceError::new(node.name.to_string(), Phase::Stop, source);
@@ -353,7 +357,11 @@ impl Engine {
                 "skipped: the registry's shutdown deadline had passed".into(),
             ));
         }
-        let hook = AssertUnwindSafe(node.service.stop_hook()).catch_unwind();
+        let current = crate::Shutdown::new(Arc::clone(self), i);
+        let hook = crate::task::CURRENT.scope(
+            current,
+            AssertUnwindSafe(node.service.stop_hook()).catch_unwind(),
+        );
         match timeout_at(until, hook).await {
             Ok(Ok(Ok(()))) => Ok(()),
             Ok(Ok(Err(e))) => Err(error(e)),

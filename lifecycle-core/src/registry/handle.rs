@@ -87,6 +87,13 @@ impl RegistryHandle {
         self.engine.request_stop(false);
     }
 
+    /// Like [`request_stop`](Self::request_stop), with a reason: the first reason given is in
+    /// the stop report ([`RegistryStopReport::reason`]).
+    pub fn request_stop_because(&self, reason: impl Into<crate::BoxError>) {
+        let reason = crate::StopReason::new(None, reason.into());
+        self.engine.request_stop_because(false, Some(reason));
+    }
+
     /// Completes when the registry has stopped, whoever stopped it: `Ok` for a clean stop,
     /// [`RunError::Escalated`] when a service's failure shut it down, [`RunError::Unclean`]
     /// when tasks had to be aborted or something failed during the stop.

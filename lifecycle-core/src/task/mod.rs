@@ -14,6 +14,11 @@ pub use spawner::TaskSpawner;
 
 use crate::BoxError;
 
+tokio::task_local! {
+    /// The service whose hook is being polled: [`Shutdown::current`].
+    pub(crate) static CURRENT: Shutdown;
+}
+
 /// When a task is restarted.
 ///
 /// ```

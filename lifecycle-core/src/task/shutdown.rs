@@ -124,6 +124,44 @@ impl Shutdown {
         while set.try_join_next().is_some() {}
         set.spawn(tracked)
     }
+
+    /// Like [`request_stop`](Self::request_stop), with a reason: the first reason given is
+    /// in the stop report ([`RegistryStopReport::reason`](crate::RegistryStopReport::reason)),
+    /// which `run_until` and `run_until_signal` return, or the source of the start error if
+    /// the stop cancelled start-up. Returns at once, never deadlocks.
+    ///
+    /// ```
+    /// use lifecycle_core::Shutdown;
+    /// async fn watch_licence(shutdown: Shutdown) -> std::io::Result<()> {
+    ///     // … the licence expired …
+    ///     shutdown.request_stop_because("licence expired");
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn request_stop_because(&self, reason: impl Into<crate::BoxError>) {
+        let reason = crate::StopReason::new(
+            Some(self.engine.node(self.service).name.clone()),
+            reason.into(),
+        );
+        self.engine.request_stop_because(false, Some(reason));
+    }
+
+    /// The `Shutdown` of the service whose hook (`on_start`, `on_stop`, `on_reload`) is
+    /// running: how a hook requests a stop without holding a handle. `None` outside hooks
+    /// (tasks receive their `Shutdown` as an argument).
+    ///
+    /// ```
+    /// use lifecycle_core::{BoxError, Shutdown};
+    /// async fn on_start() -> Result<(), BoxError> {
+    ///     if let Some(shutdown) = Shutdown::current() {
+    ///         shutdown.request_stop_because("nothing to do: the queue is empty");
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn current() -> Option<Shutdown> {
+        super::CURRENT.try_with(Clone::clone).ok()
+    }
 }
 
 impl IntoFuture for Shutdown {
