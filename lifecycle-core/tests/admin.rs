@@ -3,13 +3,14 @@
 //! reload, per-task status. All on virtual time, with closure-built services.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use lifecycle_core::testing::assert_no_tasks_alive;
+use lifecycle_core::testing::{Recorder, assert_no_tasks_alive};
 use lifecycle_core::{
-    BoxError, DynRegistry, Phase, RunError, Service, Shutdown, State, StopReason, TaskSpawner,
-    TaskSpec, find_source,
+    AdminAction, AdminError, BoxError, DynRegistry, Event, Phase, RegistryOptions, RunError,
+    Service, ServiceId, Shutdown, State, StopReason, TaskSpawner, TaskSpec, find_source,
 };
 use tokio::time::Instant;
 
@@ -192,4 +193,437 @@ async fn a_stop_requested_from_on_stop_completes_and_the_first_reason_wins() {
         assert!(report.is_clean());
     }
     assert!(Shutdown::current().is_none(), "no hook runs here");
+}
+
+// ------------------------------------------------------------------ administration
+
+/// A service whose `on_start` takes `start` and counts its runs, with one task that counts
+/// incarnations and stops `stop` after cancellation.
+fn counted(starts: &Arc<AtomicU32>, start: Duration, stop: Duration) -> Arc<Svc> {
+    let runs = Arc::clone(starts);
+    Arc::new(
+        Svc::new()
+            .on_start(move |_| {
+                runs.fetch_add(1, Ordering::SeqCst);
+                async move {
+                    tokio::time::sleep(start).await;
+                    Ok(())
+                }
+            })
+            .task(TaskSpec::new("work"), move |shutdown| async move {
+                shutdown.cancelled().await;
+                tokio::time::sleep(stop).await;
+                Ok(())
+            }),
+    )
+}
+
+struct Diamond {
+    registry: DynRegistry,
+    recorder: Recorder,
+    starts: Vec<Arc<AtomicU32>>,
+    ids: Vec<ServiceId<Svc>>,
+}
+
+const BASE: usize = 0;
+const DB: usize = 1;
+const A: usize = 2;
+const B: usize = 3;
+const TOP: usize = 4;
+const OTHER: usize = 5;
+
+/// base <- db <- {a, b} <- top, and `other` on its own. Start times: db 5 ms, a 10 ms,
+/// b 20 ms; stop times (after cancel): a 10 ms, b 30 ms, db 5 ms.
+fn diamond() -> Diamond {
+    let recorder = Recorder::new();
+    let mut registry = DynRegistry::with_options(recorder.attach(RegistryOptions::default()));
+    let specs = [
+        ("base", 0, 0),
+        ("db", 5, 5),
+        ("a", 10, 10),
+        ("b", 20, 30),
+        ("top", 0, 0),
+        ("other", 0, 0),
+    ];
+    let mut starts = Vec::new();
+    let mut ids = Vec::new();
+    for (name, start, stop) in specs {
+        let count = Arc::new(AtomicU32::new(0));
+        ids.push(registry.add_named(name, counted(&count, start * MS, stop * MS)));
+        starts.push(count);
+    }
+    let _ = OTHER;
+    for (dependent, dependency) in [(DB, BASE), (A, DB), (B, DB), (TOP, A), (TOP, B)] {
+        registry
+            .depends_on(ids[dependent], ids[dependency])
+            .unwrap();
+    }
+    Diamond {
+        registry,
+        recorder,
+        starts,
+        ids,
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn restart_follows_the_graph_down_and_back_up_and_nothing_else_moves() {
+    let Diamond {
+        registry,
+        recorder,
+        starts,
+        ids,
+    } = diamond();
+    let running = registry.build().unwrap().start().await.unwrap();
+    let handle = running.handle();
+    let began = Instant::now();
+    let report = handle.restart(ids[DB]).await.unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    // The same service objects ran `on_start` again (it must be re-runnable).
+    let runs: Vec<u32> = starts.iter().map(|c| c.load(Ordering::SeqCst)).collect();
+    assert_eq!(runs, [1, 2, 2, 2, 2, 1]);
+    // Down: top first, then a and b concurrently (a released first), then db.
+    assert_eq!(report.stop_order(), ["top", "a", "b", "db"]);
+    let stop = |name| {
+        report
+            .stopped
+            .iter()
+            .find(|s| s.service == name)
+            .unwrap()
+            .duration
+    };
+    assert_eq!(
+        (stop("a"), stop("b"), stop("db")),
+        (10 * MS, 30 * MS, 5 * MS)
+    );
+    // Up: db, then a and b concurrently (both began when db was Running), then top.
+    assert_eq!(report.start_order(), ["db", "a", "b", "top"]);
+    let start = |name| {
+        let t = report.started.iter().find(|s| s.service == name).unwrap();
+        (t.began_after, t.duration)
+    };
+    assert_eq!(start("db"), (Duration::ZERO, 5 * MS));
+    assert_eq!(start("a"), (5 * MS, 10 * MS));
+    assert_eq!(start("b"), (5 * MS, 20 * MS));
+    assert_eq!(start("top"), (25 * MS, Duration::ZERO));
+    assert_eq!(
+        began.elapsed(),
+        35 * MS + 25 * MS,
+        "stop 35 ms, then start 25 ms"
+    );
+    assert_eq!(report.duration, began.elapsed());
+    // Outside the set nothing changed state; inside, one more incarnation each.
+    let once = [State::Starting, State::Running];
+    let twice = [
+        State::Starting,
+        State::Running,
+        State::Stopping,
+        State::Stopped,
+        State::Starting,
+        State::Running,
+    ];
+    assert_eq!(recorder.transitions_of("base"), once);
+    assert_eq!(recorder.transitions_of("other"), once);
+    for name in ["db", "a", "b", "top"] {
+        assert_eq!(recorder.transitions_of(name), twice, "{name}");
+    }
+    // The admin events frame the transitions.
+    let events = recorder.events();
+    let admin: Vec<_> = events
+        .iter()
+        .enumerate()
+        .filter(|(_, (_, e))| matches!(e, Event::Admin { .. }))
+        .collect();
+    assert_eq!(admin.len(), 2);
+    assert!(matches!(
+        admin[0].1.1,
+        Event::Admin {
+            action: AdminAction::Restart,
+            finished: false,
+            ..
+        }
+    ));
+    assert!(matches!(
+        admin[1].1.1,
+        Event::Admin {
+            finished: true,
+            ok: true,
+            ..
+        }
+    ));
+    let restarted_states = events[admin[0].0..admin[1].0]
+        .iter()
+        .filter(|(_, e)| matches!(e, Event::State { .. }))
+        .count();
+    assert_eq!(
+        restarted_states, 16,
+        "all 4 x 4 transitions inside the frame"
+    );
+    // The new incarnation runs: its tasks see a fresh, uncancelled token.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let report = running.stop().await;
+    assert!(report.is_clean(), "{}", report.summary());
+    assert_eq!(
+        report.service("b").unwrap().duration,
+        30 * MS,
+        "b's new task ran until cancelled"
+    );
+    assert_no_tasks_alive().await;
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot bind port {0}")]
+struct BindFailed(u16);
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_whose_on_start_fails_rolls_the_set_back_and_reports_it() {
+    let Diamond {
+        mut registry,
+        recorder,
+        ids,
+        ..
+    } = diamond();
+    // `flaky` depends on db too and fails its second start (after 3 ms).
+    let runs = Arc::new(AtomicU32::new(0));
+    let counter = Arc::clone(&runs);
+    let flaky = registry.add_named(
+        "flaky",
+        Arc::new(Svc::new().on_start(move |_| {
+            let run = counter.fetch_add(1, Ordering::SeqCst);
+            async move {
+                tokio::time::sleep(3 * MS).await;
+                if run == 1 {
+                    return Err(BindFailed(8080).into());
+                }
+                Ok(())
+            }
+        })),
+    );
+    registry.depends_on(flaky, ids[DB]).unwrap();
+    let running = registry.build().unwrap().start().await.unwrap();
+    let handle = running.handle();
+    let outcome = handle.restart(ids[DB]).await;
+    let Err(AdminError::Failed { error, report }) = outcome else {
+        panic!("the restart failed, got {outcome:?}")
+    };
+    assert_eq!(error.service, "flaky");
+    assert_eq!(error.phase, Phase::Start);
+    assert_eq!(find_source::<BindFailed>(&*error).unwrap().0, 8080);
+    assert!(report.error.is_some() && !report.is_clean());
+    // db was Running when flaky failed (at +3 ms of db's start... db took 5 ms, flaky then 3):
+    // a (10 ms) and b (20 ms) were still starting and were dropped; db is rolled back.
+    assert_eq!(report.start_order(), ["db"]);
+    assert_eq!(report.rolled_back.len(), 1);
+    assert_eq!(report.rolled_back[0].service, "db");
+    let state = |i: ServiceId<Svc>| handle.state(i.index()).unwrap();
+    assert_eq!(handle.state(flaky.index()), Some(State::Failed));
+    for i in [DB, A, B, TOP] {
+        assert_eq!(
+            state(ids[i]),
+            State::Stopped,
+            "{}",
+            handle.service_name(ids[i].index()).unwrap()
+        );
+    }
+    for i in [BASE, OTHER] {
+        assert_eq!(state(ids[i]), State::Running);
+    }
+    assert_eq!(
+        recorder.transitions_of("base"),
+        [State::Starting, State::Running]
+    );
+    // Starting db again brings the whole set back (flaky's third start succeeds).
+    let report = handle.start_service(ids[DB]).await.unwrap();
+    let mut order = report.start_order();
+    order.sort_unstable();
+    assert_eq!(order, ["a", "b", "db", "flaky", "top"]);
+    assert!(handle.states().iter().all(|(_, s)| *s == State::Running));
+    assert!(running.stop().await.is_clean());
+    assert_no_tasks_alive().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_service_stops_it_with_its_dependents_and_start_service_brings_them_back() {
+    let Diamond {
+        registry,
+        starts,
+        ids,
+        ..
+    } = diamond();
+    let running = registry.build().unwrap().start().await.unwrap();
+    let handle = running.handle();
+    let report = handle.stop_service(ids[A]).await.unwrap();
+    assert_eq!(report.stop_order(), ["top", "a"]);
+    assert!(report.started.is_empty());
+    let running_now = |h: &lifecycle_core::RegistryHandle| {
+        h.states()
+            .into_iter()
+            .filter(|(_, s)| *s == State::Running)
+            .map(|(n, _)| n)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(running_now(&handle), ["base", "db", "b", "other"]);
+    // Already stopped: Ok, nothing to do.
+    let again = handle.stop_service(ids[TOP]).await.unwrap();
+    assert!(again.stopped.is_empty() && again.is_clean());
+    // Stop db too (b goes with it), then start top: its stopped dependencies come first.
+    let report = handle.stop_service(ids[DB]).await.unwrap();
+    assert_eq!(report.stop_order(), ["b", "db"]);
+    let began = Instant::now();
+    let report = handle.start_service(ids[TOP]).await.unwrap();
+    assert_eq!(report.start_order(), ["db", "a", "b", "top"]);
+    assert_eq!(
+        began.elapsed(),
+        25 * MS,
+        "db 5 ms, then a and b concurrently"
+    );
+    assert_eq!(running_now(&handle).len(), 6);
+    let runs: Vec<u32> = starts.iter().map(|c| c.load(Ordering::SeqCst)).collect();
+    assert_eq!(runs, [1, 2, 2, 2, 2, 1]);
+    // A dependent whose other dependency is down stays stopped, and says so.
+    handle.stop_service(ids[B]).await.unwrap();
+    handle.stop_service(ids[A]).await.unwrap();
+    let report = handle.start_service(ids[A]).await.unwrap();
+    assert_eq!(report.start_order(), ["a"]);
+    assert_eq!(report.not_started, ["top"]);
+    assert!(!report.is_clean());
+    let report = running.stop().await;
+    assert!(report.is_clean(), "{}", report.summary());
+    assert_no_tasks_alive().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn overlapping_commands_queue_and_a_dropped_caller_cancels_nothing() {
+    let Diamond {
+        registry,
+        recorder,
+        starts,
+        ids,
+    } = diamond();
+    let running = registry.build().unwrap().start().await.unwrap();
+    let handle = running.handle();
+    // A caller that gives up after 1 ms: the restart goes on.
+    assert!(
+        tokio::time::timeout(MS, handle.restart(ids[DB]))
+            .await
+            .is_err()
+    );
+    // Two overlapping restarts, sent together: the second waits for the first (and the
+    // dropped one before both).
+    let (first, second) = tokio::join!(handle.restart(ids[A]), handle.restart(ids[DB]));
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(first.stop_order(), ["top", "a"]);
+    assert_eq!(second.stop_order(), ["top", "a", "b", "db"]);
+    let frames: Vec<(String, bool)> = recorder
+        .events()
+        .into_iter()
+        .filter_map(|(name, e)| match e {
+            Event::Admin { finished, .. } => Some((name, finished)),
+            _ => None,
+        })
+        .collect();
+    let expect = |n: &str, f| (n.to_owned(), f);
+    assert_eq!(
+        frames,
+        [
+            expect("db", false),
+            expect("db", true),
+            expect("a", false),
+            expect("a", true),
+            expect("db", false),
+            expect("db", true),
+        ],
+        "never interleaved"
+    );
+    let runs: Vec<u32> = starts.iter().map(|c| c.load(Ordering::SeqCst)).collect();
+    assert_eq!(runs, [1, 3, 4, 3, 4, 1]);
+    assert!(running.stop().await.is_clean());
+    assert_no_tasks_alive().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_registry_stop_during_a_restart_wins_and_nothing_restarts_afterwards() {
+    for stop_at in [5 * MS, 40 * MS] {
+        // At 5 ms the set is stopping; at 40 ms it is starting (a and b in on_start).
+        let Diamond {
+            registry,
+            starts,
+            ids,
+            ..
+        } = diamond();
+        let running = registry.build().unwrap().start().await.unwrap();
+        let handle = running.handle();
+        let (db, a) = (ids[DB], ids[A]);
+        let restart = tokio::spawn({
+            let handle = handle.clone();
+            async move { handle.restart(db).await }
+        });
+        let queued = tokio::spawn({
+            let handle = handle.clone();
+            async move {
+                tokio::time::sleep(MS).await;
+                handle.restart(a).await
+            }
+        });
+        tokio::time::sleep(stop_at).await;
+        let report = running.stop().await;
+        let outcome = restart.await.unwrap();
+        let Err(AdminError::Interrupted { report: admin }) = outcome else {
+            panic!("the stop wins, got {outcome:?}")
+        };
+        assert!(admin.interrupted);
+        assert!(matches!(queued.await.unwrap(), Err(AdminError::NotRunning)));
+        assert!(handle.states().iter().all(|(_, s)| s.is_terminal()));
+        let after = starts[TOP].load(Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        assert_eq!(
+            starts[TOP].load(Ordering::SeqCst),
+            after,
+            "nothing restarts afterwards"
+        );
+        assert_eq!(
+            after, 1,
+            "top never got to start again (stop at {stop_at:?})"
+        );
+        assert!(report.stop_order().contains(&"base"));
+        assert!(matches!(
+            handle.restart(ids[DB]).await,
+            Err(AdminError::NotRunning)
+        ));
+        assert_no_tasks_alive().await;
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn unknown_and_foreign_ids_are_errors_and_a_stopped_service_restarts() {
+    let Diamond { registry, ids, .. } = diamond();
+    let mut other = DynRegistry::new();
+    let foreign = other.add_named("x", Arc::new(Svc::new()));
+    let built = registry.build().unwrap();
+    let handle = built.handle();
+    assert!(
+        matches!(handle.restart(ids[DB]).await, Err(AdminError::NotRunning)),
+        "before start-up"
+    );
+    let running = built.start().await.unwrap();
+    assert!(matches!(
+        handle.restart("nope").await,
+        Err(AdminError::UnknownService(_))
+    ));
+    assert!(matches!(
+        handle.stop_service(foreign).await,
+        Err(AdminError::UnknownService(_))
+    ));
+    assert!(matches!(
+        handle
+            .start_service(lifecycle_core::ServiceRef::of::<Svc>())
+            .await,
+        Err(AdminError::UnknownService(_))
+    ));
+    // By name; a service already stopped is started again (with its stopped dependents).
+    handle.stop_service("a").await.unwrap();
+    let report = handle.restart("a").await.unwrap();
+    assert!(report.stopped.is_empty());
+    assert_eq!(report.start_order(), ["a", "top"]);
+    assert!(running.stop().await.is_clean());
 }

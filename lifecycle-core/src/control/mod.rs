@@ -3,6 +3,7 @@
 //! the one shared outcome, so dropping a caller never cancels, repeats or restarts anything,
 //! and a stop requested from inside the registry's own tasks completes.
 
+pub(crate) mod admin;
 pub(crate) mod handover;
 mod reason;
 
@@ -30,6 +31,8 @@ pub(crate) enum Command {
     },
     /// A service failed past its policy (its failure is recorded on its node).
     Escalate(ServiceIndex),
+    /// Restart, stop or start one service with its dependents.
+    Admin(admin::AdminRequest),
 }
 
 /// The registry-level phase, as handles read it.
@@ -146,6 +149,12 @@ struct Run<'e> {
     stopping: Option<(Instant, Instant)>,
     /// While draining: when the ordered stop begins.
     drain_until: Option<Instant>,
+    /// Administrative commands waiting for the one in progress.
+    queue: std::collections::VecDeque<admin::AdminRequest>,
+    /// The administrative transition in progress.
+    active: Option<admin::Active<'e>>,
+    /// Escalations that arrived during an administrative transition, applied after it.
+    deferred: Vec<ServiceIndex>,
 }
 
 impl<'e> Run<'e> {
@@ -158,6 +167,9 @@ impl<'e> Run<'e> {
             reason: None,
             stopping: None,
             drain_until: None,
+            queue: std::collections::VecDeque::new(),
+            active: None,
+            deferred: Vec::new(),
         }
     }
 
@@ -190,6 +202,10 @@ impl<'e> Run<'e> {
                         Some(failure) => return Err(failure),
                         None => continue,
                     },
+                    Some(Command::Admin(request)) => {
+                        request.refuse();
+                        continue;
+                    }
                 },
                 () = cancel.cancelled() => {
                     break ServiceError::new("registry", Phase::Cancelled, "start-up cancelled".into());
@@ -208,6 +224,7 @@ impl<'e> Run<'e> {
                                 self.reason.clone_from(&reason);
                                 return Err(Arc::new(ServiceError::new("registry", Phase::Cancelled, Box::new(StopDuringStartup(reason)))));
                             }
+                            Command::Admin(request) => request.refuse(),
                         }
                     }
                     engine.set_phase(crate::control::RegistryPhase::Running);
@@ -236,7 +253,7 @@ impl<'e> Run<'e> {
         engine.set_phase(crate::control::RegistryPhase::Stopping);
         self.stops
             .extend(0..engine.nodes.len() as ServiceIndex, deadline);
-        while let Some(report) = self.stops.next(deadline).await {
+        while let Some((_, report)) = self.stops.next(deadline).await {
             self.reports.push(report);
         }
         let reports = self.reports.clone();
@@ -261,32 +278,45 @@ impl<'e> Run<'e> {
             );
             let drain_until = self.drain_until;
             let stops_idle = self.stops.is_idle();
+            let backoff_until = self.active.as_ref().and_then(admin::Active::backoff_until);
+            let Run { stops, active, .. } = &mut self;
+            let start = active.as_mut().and_then(admin::Active::start_future);
+            let starting = start.is_some();
             let woke = tokio::select! {
                 biased;
                 command = commands.recv() => Woke::Command(command),
-                Some(report) = self.stops.next(deadline), if !stops_idle => Woke::Stopped(report),
+                Some((i, report)) = stops.next(deadline), if !stops_idle => Woke::Stopped(i, report),
+                result = admin::poll_start(start), if starting => Woke::Started(result),
                 () = sleep_until_opt(drain_until), if drain_until.is_some() => Woke::DrainOver,
+                () = sleep_until_opt(backoff_until), if backoff_until.is_some() => Woke::BackoffOver,
             };
             match woke {
                 Woke::Command(Some(command)) => self.apply(command),
                 // Unreachable while the engine (which holds the sender) lives.
                 Woke::Command(None) => self.begin_stop(true, None),
-                Woke::Stopped(report) => self.reports.push(report),
+                Woke::Stopped(i, report) => self.stopped(i, report),
+                Woke::Started(result) => self.op_started(result),
                 Woke::DrainOver => {
                     self.drain_until = None;
                     self.stop_everything();
                 }
+                Woke::BackoffOver => self.op_backoff_over(),
             }
-            if self.stopping.is_some() && self.drain_until.is_none() && self.stops.all_done() {
+            self.advance();
+            if self.stopping.is_some()
+                && self.drain_until.is_none()
+                && self.active.is_none()
+                && self.stops.all_done()
+            {
                 break;
             }
         }
         // Requests sent during the last stop (from an `on_stop`) still give their reason.
         while let Ok(command) = commands.try_recv() {
-            if let Command::Stop { reason, .. } = command
-                && self.reason.is_none()
-            {
-                self.reason = reason;
+            match command {
+                Command::Stop { reason, .. } if self.reason.is_none() => self.reason = reason,
+                Command::Admin(request) => request.refuse(),
+                _ => {}
             }
         }
         let began = self.stopping.map_or_else(Instant::now, |(_, began)| began);
@@ -302,8 +332,16 @@ impl<'e> Run<'e> {
 
     fn apply(&mut self, command: Command) {
         match command {
-            Command::Stop { skip_drain, reason } => self.begin_stop(skip_drain, reason),
+            Command::Stop { skip_drain, reason } => {
+                // A registry stop wins over administration: nothing restarts afterwards.
+                self.interrupt_admin();
+                self.begin_stop(skip_drain, reason);
+            }
+            // One transition at a time: an escalation waits for the one in progress.
+            Command::Escalate(i) if self.active.is_some() => self.deferred.push(i),
             Command::Escalate(i) => self.escalate(i),
+            Command::Admin(request) if self.stopping.is_some() => request.refuse(),
+            Command::Admin(request) => self.queue.push_back(request),
         }
     }
 
@@ -353,6 +391,10 @@ impl<'e> Run<'e> {
             // Already stopping: the failure is in that service's report.
             return;
         }
+        if node.failure().is_none() {
+            // The incarnation that failed was restarted meanwhile.
+            return;
+        }
         match node.options.escalation {
             Escalation::ShutdownRegistry => {
                 self.escalated = node.failure();
@@ -376,8 +418,10 @@ impl<'e> Run<'e> {
 /// What woke the control task.
 enum Woke {
     Command(Option<Command>),
-    Stopped(Arc<StopReport>),
+    Stopped(ServiceIndex, Arc<StopReport>),
+    Started(Result<(), Arc<ServiceError>>),
     DrainOver,
+    BackoffOver,
 }
 
 /// Sleeps until `at`; pending forever for `None` (the branch is disabled then anyway).

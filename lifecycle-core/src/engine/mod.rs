@@ -106,7 +106,9 @@ pub(crate) struct Node {
     pub(crate) service: Arc<dyn ErasedService>,
     pub(crate) options: NodeOptions,
     pub(crate) state: StateCell,
-    pub(crate) token: CancellationToken,
+    /// This incarnation's token: replaced (never un-cancelled) when the service restarts;
+    /// a task's [`Shutdown`](crate::Shutdown) holds the one it was spawned with.
+    token: Mutex<CancellationToken>,
     pub(crate) tracker: TaskTracker,
     /// Inline for the usual one task: no allocation per service.
     pub(crate) tasks: Mutex<smallvec::SmallVec<[TaskEntry; 1]>>,
@@ -125,12 +127,42 @@ impl Node {
             service,
             options: NodeOptions::new(options),
             state: StateCell::new(),
-            token: CancellationToken::new(),
+            token: Mutex::new(CancellationToken::new()),
             tracker: TaskTracker::new(),
             tasks: Mutex::new(smallvec::SmallVec::new()),
             children: Mutex::new(None),
             failures: Mutex::new(Failures::default()),
         }
+    }
+
+    /// This incarnation's token.
+    pub(crate) fn token(&self) -> CancellationToken {
+        lock(&self.token).clone()
+    }
+
+    /// Cancels this incarnation's token: its tasks see their service stopping.
+    pub(crate) fn cancel(&self) {
+        lock(&self.token).cancel();
+    }
+
+    /// A new incarnation, before a restart's `on_start`: a fresh token (cancelled at once if
+    /// the registry was aborted meanwhile), the tracker reopened, the previous incarnation's
+    /// task entries, children and failures dropped. Only the control task calls it, for a
+    /// service whose stop has finished.
+    pub(crate) fn renew(&self, aborted: &std::sync::atomic::AtomicBool) {
+        {
+            let mut token = lock(&self.token);
+            *token = CancellationToken::new();
+            // Under the token's lock: `abort_all` sets the flag first, then cancels each
+            // token under this lock, so either it cancels the new token or the flag is seen.
+            if aborted.load(Ordering::SeqCst) {
+                token.cancel();
+            }
+        }
+        self.tracker.reopen();
+        lock(&self.tasks).clear();
+        *lock(&self.children) = None;
+        *lock(&self.failures) = Failures::default();
     }
 
     /// Requests abort of every task and child task; returns the names of tasks not yet finished.
@@ -337,6 +369,9 @@ pub(crate) struct Engine {
     /// Background tasks whose supervisor loop is still running.
     live_tasks: std::sync::atomic::AtomicUsize,
     pub(crate) stop_when_idle: bool,
+    /// Set first thing by [`abort_all`](Self::abort_all): a restart racing it cancels the
+    /// token it creates.
+    pub(crate) aborted: std::sync::atomic::AtomicBool,
 }
 
 /// Counts a background task as live from its spawn until it is dropped (it returned, or was
@@ -371,6 +406,7 @@ impl Engine {
             startup: Mutex::new(None),
             live_tasks: std::sync::atomic::AtomicUsize::new(0),
             stop_when_idle: options.stop_when_idle,
+            aborted: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -484,8 +520,9 @@ impl Engine {
     /// Hooks do not run. Logs what is still running. Publishes an aborted report if none.
     pub(crate) fn abort_all(&self, why: &str) {
         let mut still_running = Vec::new();
+        self.aborted.store(true, Ordering::SeqCst);
         for (i, node) in self.nodes.iter().enumerate() {
-            node.token.cancel();
+            node.cancel();
             still_running.extend(
                 node.abort_tasks()
                     .into_iter()

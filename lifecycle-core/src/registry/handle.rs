@@ -9,9 +9,11 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::future::join_all;
 
-use crate::control::RegistryPhase;
+use crate::control::admin::AdminRequest;
+use crate::control::{Command, RegistryPhase};
 use crate::engine::{Engine, StartupReport};
 use crate::events::{Event, ServiceIndex};
+use crate::{AdminAction, AdminError, AdminReport, ServiceRef};
 use crate::{Health, HealthReport, RegistryStopReport, RunError, ServiceHealth, ServiceId, State};
 
 /// A cloneable handle to a registry: stop it, watch it, check its health. Usable before
@@ -92,6 +94,98 @@ impl RegistryHandle {
     pub fn request_stop_because(&self, reason: impl Into<crate::BoxError>) {
         let reason = crate::StopReason::new(None, reason.into());
         self.engine.request_stop_because(false, Some(reason));
+    }
+
+    /// Restarts one service with everything that depends on it, transitively, while the rest
+    /// keeps running: its dependents stop first (reverse dependency order, each within its own
+    /// `stop_timeout`, the set within `shutdown_timeout`), then the set starts again in
+    /// dependency order, independent services concurrently, each within its `start_timeout`.
+    /// A stopped dependency of the service is started first. If a start fails, the started
+    /// part of the set is stopped again (rolled back) and [`AdminError::Failed`] carries the
+    /// error and the report; nothing else is touched.
+    ///
+    /// The service object is reused (its dependents hold it behind `Arc`): `on_start` runs
+    /// again on the same value, so it must be re-runnable (reset what the previous
+    /// incarnation left). Each incarnation gets a fresh [`Shutdown`](crate::Shutdown) token
+    /// and fresh tasks.
+    ///
+    /// Commands queue in the registry's control task and never interleave; dropping this
+    /// future cancels nothing. A registry stop arriving first wins
+    /// ([`AdminError::Interrupted`]): nothing restarts afterwards. Unknown names and ids of
+    /// another registry are [`AdminError::UnknownService`]; before start-up finished or once
+    /// a stop was requested, [`AdminError::NotRunning`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use lifecycle_core::{DynRegistry, Service};
+    /// # struct Db;
+    /// # impl Service for Db { const NAME: &'static str = "Db"; }
+    /// # struct Api;
+    /// # impl Service for Api { const NAME: &'static str = "Api"; }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut registry = DynRegistry::new();
+    /// let db = registry.add(Arc::new(Db));
+    /// let api = registry.add(Arc::new(Api));
+    /// registry.depends_on(api, db)?;
+    /// let running = registry.build()?.start().await?;
+    /// let report = running.handle().restart(db).await?;
+    /// assert_eq!(report.stop_order(), ["Api", "Db"]);
+    /// assert_eq!(report.start_order(), ["Db", "Api"]);
+    /// # running.stop().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn restart(
+        &self,
+        service: impl Into<ServiceRef>,
+    ) -> Result<Arc<AdminReport>, AdminError> {
+        self.admin(AdminAction::Restart, service.into()).await
+    }
+
+    /// Stops one service and everything that depends on it, transitively (reverse dependency
+    /// order, as in [`restart`](Self::restart)); the rest keeps running. Stopping a service
+    /// that is already stopped is `Ok` (its report lists no stop). The registry's final
+    /// [`RegistryStopReport`] does not list services stopped this way: their reports are here.
+    pub async fn stop_service(
+        &self,
+        service: impl Into<ServiceRef>,
+    ) -> Result<Arc<AdminReport>, AdminError> {
+        self.admin(AdminAction::Stop, service.into()).await
+    }
+
+    /// Starts again a service stopped by [`stop_service`](Self::stop_service) (or failed):
+    /// first its stopped transitive dependencies, then the service, then its stopped
+    /// transitive dependents, in dependency order; a dependent whose other dependency is
+    /// still stopped stays stopped (listed in [`AdminReport::not_started`]). Starting a
+    /// running service starts only its stopped dependents. Rolls back like
+    /// [`restart`](Self::restart).
+    pub async fn start_service(
+        &self,
+        service: impl Into<ServiceRef>,
+    ) -> Result<Arc<AdminReport>, AdminError> {
+        self.admin(AdminAction::Start, service.into()).await
+    }
+
+    async fn admin(
+        &self,
+        action: AdminAction,
+        service: ServiceRef,
+    ) -> Result<Arc<AdminReport>, AdminError> {
+        let target = self.engine.resolve(&service, self.registry)?;
+        if self.engine.phase() != RegistryPhase::Running {
+            return Err(AdminError::NotRunning);
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let request = AdminRequest {
+            action,
+            target,
+            reply: Some(reply),
+            backoff: std::time::Duration::ZERO,
+        };
+        self.engine
+            .commands
+            .send(Command::Admin(request))
+            .map_err(|_| AdminError::NotRunning)?;
+        answer.await.unwrap_or(Err(AdminError::NotRunning))
     }
 
     /// Completes when the registry has stopped, whoever stopped it: `Ok` for a clean stop,

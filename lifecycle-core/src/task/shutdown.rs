@@ -32,6 +32,8 @@ use crate::events::ServiceIndex;
 pub struct Shutdown {
     engine: Arc<Engine>,
     service: ServiceIndex,
+    /// The service's token of this incarnation (a restarted service gets a fresh one).
+    token: CancellationToken,
 }
 
 impl std::fmt::Debug for Shutdown {
@@ -45,7 +47,12 @@ impl std::fmt::Debug for Shutdown {
 
 impl Shutdown {
     pub(crate) fn new(engine: Arc<Engine>, service: ServiceIndex) -> Self {
-        Self { engine, service }
+        let token = engine.node(service).token();
+        Self {
+            engine,
+            service,
+            token,
+        }
     }
 
     pub(crate) fn engine(&self) -> &Arc<Engine> {
@@ -57,7 +64,7 @@ impl Shutdown {
     }
 
     pub(crate) fn token(&self) -> &CancellationToken {
-        &self.engine.node(self.service).token
+        &self.token
     }
 
     /// Whether the service is stopping.
