@@ -133,7 +133,7 @@ pub use registry::{
     Built, DynRegistry, FromRegistry, Provide, Registry, RegistryHandle, Resolver, Running,
     ServiceId, Slot,
 };
-pub use service::{Dependency, Escalation, Service, ServiceOptions};
+pub use service::{Dependency, Escalation, Service, ServiceOptions, ServiceRestart};
 pub use state::{State, StateCell};
 pub use task::{Cancel, OnExit, Restart, Shutdown, TaskOutcome, TaskSpawner, TaskSpec};
 /// Re-exported from tokio-util: [`Built::start_until`] takes one.

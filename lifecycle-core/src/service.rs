@@ -26,6 +26,74 @@ pub enum Escalation {
     StopDependents,
 }
 
+/// A service-level restart policy (the service with its transitive dependents, along the
+/// graph): when one of the service's tasks fails past its own policy, the registry restarts
+/// the service — stop it and its dependents, wait the backoff, start them again — at most
+/// `max_restarts` times within `within`. Past that limit, or without this policy, the
+/// service's [`Escalation`] applies. Names and meaning as on [`TaskSpec`](crate::TaskSpec):
+/// the backoff doubles per consecutive restart from `backoff` up to `max_backoff`, and resets
+/// once the service ran for `max_backoff` without failing. No jitter: restarts are scheduled
+/// exactly. A restart whose start fails counts as that service's next failure.
+///
+/// ```
+/// use std::time::Duration;
+/// use lifecycle_core::{ServiceOptions, ServiceRestart};
+/// const OPTS: ServiceOptions = ServiceOptions::DEFAULT.restart(
+///     ServiceRestart::DEFAULT
+///         .max_restarts(3, Duration::from_secs(60))
+///         .backoff(Duration::from_secs(1), Duration::from_secs(30)),
+/// );
+/// assert_eq!(OPTS.restart.unwrap().max_restarts, 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServiceRestart {
+    /// Restarts allowed within `within`; the next failure escalates. Default 3.
+    pub max_restarts: u32,
+    /// The intensity window. Default 60 s.
+    pub within: Duration,
+    /// The first restart's delay, doubled per consecutive restart. Default 1 s.
+    pub backoff: Duration,
+    /// The cap on the delay. Default 60 s.
+    pub max_backoff: Duration,
+}
+
+impl ServiceRestart {
+    /// 3 restarts within 60 s, backoff from 1 s to 60 s.
+    pub const DEFAULT: Self = Self {
+        max_restarts: 3,
+        within: Duration::from_secs(60),
+        backoff: Duration::from_secs(1),
+        max_backoff: Duration::from_secs(60),
+    };
+
+    /// Intensity limit: at most `max` restarts within `within`.
+    #[must_use]
+    pub const fn max_restarts(mut self, max: u32, within: Duration) -> Self {
+        self.max_restarts = max;
+        self.within = within;
+        self
+    }
+
+    /// Exponential backoff from `base`, doubling per consecutive restart, capped at `max`.
+    #[must_use]
+    pub const fn backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.backoff = base;
+        self.max_backoff = if max.as_nanos() < base.as_nanos() {
+            base
+        } else {
+            max
+        };
+        self
+    }
+}
+
+impl Default for ServiceRestart {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// Per-service timeouts and failure policy.
 ///
 /// ```
@@ -46,6 +114,11 @@ pub struct ServiceOptions {
     pub hook_timeout: Duration,
     /// What a failure past the restart policy does. Default: shut the registry down.
     pub escalation: Escalation,
+    /// Restart the service with its dependents before escalating. Default: none.
+    pub restart: Option<ServiceRestart>,
+    /// Whether the service counts as ready while every one of its tasks waits in a restart
+    /// backoff. Default `false`: a service whose only task is stuck in backoff is not ready.
+    pub ready_in_backoff: bool,
 }
 
 impl ServiceOptions {
@@ -55,6 +128,8 @@ impl ServiceOptions {
         stop_timeout: Duration::from_secs(5),
         hook_timeout: Duration::from_secs(5),
         escalation: Escalation::ShutdownRegistry,
+        restart: None,
+        ready_in_backoff: false,
     };
 
     /// Sets `start_timeout`.
@@ -89,6 +164,22 @@ impl ServiceOptions {
     #[must_use]
     pub const fn escalation(mut self, escalation: Escalation) -> Self {
         self.escalation = escalation;
+        self
+    }
+
+    /// Restarts the service with its dependents when one of its tasks fails past its own
+    /// policy, before the [`escalation`](Self::escalation) applies. See [`ServiceRestart`].
+    #[must_use]
+    pub const fn restart(mut self, policy: ServiceRestart) -> Self {
+        self.restart = Some(policy);
+        self
+    }
+
+    /// Whether the service stays ready while all its tasks wait in a restart backoff
+    /// (default `false`).
+    #[must_use]
+    pub const fn ready_in_backoff(mut self, ready: bool) -> Self {
+        self.ready_in_backoff = ready;
         self
     }
 }

@@ -9,8 +9,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use lifecycle_core::testing::{Recorder, assert_no_tasks_alive};
 use lifecycle_core::{
-    AdminAction, AdminError, BoxError, DynRegistry, Event, Phase, RegistryOptions, RunError,
-    Service, ServiceId, Shutdown, State, StopReason, TaskSpawner, TaskSpec, find_source,
+    AdminAction, AdminError, BoxError, DynRegistry, Escalation, Event, Phase, RegistryOptions,
+    RunError, Service, ServiceId, ServiceOptions, ServiceRestart, Shutdown, State, StopReason,
+    TaskSpawner, TaskSpec, find_source,
 };
 use tokio::time::Instant;
 
@@ -626,4 +627,143 @@ async fn unknown_and_foreign_ids_are_errors_and_a_stopped_service_restarts() {
     assert!(report.stopped.is_empty());
     assert_eq!(report.start_order(), ["a", "top"]);
     assert!(running.stop().await.is_clean());
+}
+
+// ------------------------------------------------------------ service-level restart policy
+
+/// A service whose one task runs 100 ms and then fails (never restarted by itself), and
+/// whose `on_start` records when it ran.
+fn failing_listener(starts: &Arc<std::sync::Mutex<Vec<Duration>>>, t0: Instant) -> Arc<Svc> {
+    let at = Arc::clone(starts);
+    Arc::new(
+        Svc::new()
+            .on_start(move |_| {
+                at.lock().unwrap().push(t0.elapsed());
+                async { Ok(()) }
+            })
+            .task(TaskSpec::new("listen"), |_| async {
+                tokio::time::sleep(100 * MS).await;
+                Err(BindFailed(9000).into())
+            }),
+    )
+}
+
+fn starts_of(
+    registry: &mut DynRegistry,
+    name: &'static str,
+    t0: Instant,
+) -> (Arc<std::sync::Mutex<Vec<Duration>>>, ServiceId<Svc>) {
+    let starts = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let at = Arc::clone(&starts);
+    let id = registry.add_named(
+        name,
+        Arc::new(Svc::new().on_start(move |_| {
+            at.lock().unwrap().push(t0.elapsed());
+            async { Ok(()) }
+        })),
+    );
+    (starts, id)
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_service_restart_policy_backs_off_then_escalates_past_its_limit() {
+    let t0 = Instant::now();
+    let secs = |s: f64| Duration::from_secs_f64(s);
+    let mut registry = DynRegistry::new();
+    let starts = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = registry.add_named("listener", failing_listener(&starts, t0));
+    registry
+        .set_service_options(
+            listener,
+            ServiceOptions::DEFAULT.restart(
+                ServiceRestart::DEFAULT
+                    .max_restarts(3, Duration::from_secs(60))
+                    .backoff(Duration::from_secs(1), Duration::from_secs(3)),
+            ),
+        )
+        .unwrap();
+    let (api_starts, api) = starts_of(&mut registry, "api", t0);
+    registry.depends_on(api, listener).unwrap();
+    let (other_starts, _) = starts_of(&mut registry, "other", t0);
+    let outcome = registry
+        .build()
+        .unwrap()
+        .run_until(std::future::pending())
+        .await;
+    // Failures at 0.1, 1.2, 3.3 s: restarts after 1, 2, then 3 s (capped); the fourth
+    // failure, at 6.4 s, is past the limit of 3 within 60 s: the registry shuts down.
+    let expected = [secs(0.0), secs(1.1), secs(3.2), secs(6.3)];
+    assert_eq!(*starts.lock().unwrap(), expected);
+    assert_eq!(
+        *api_starts.lock().unwrap(),
+        expected,
+        "its dependent went with it"
+    );
+    assert_eq!(
+        *other_starts.lock().unwrap(),
+        [Duration::ZERO],
+        "the rest ran on"
+    );
+    assert_eq!(t0.elapsed(), secs(6.4));
+    let Err(RunError::Escalated { error, .. }) = outcome else {
+        panic!("past the limit, the escalation applies: {outcome:?}")
+    };
+    assert_eq!(error.service, "listener");
+    assert_eq!(find_source::<BindFailed>(&*error).unwrap().0, 9000);
+    assert_no_tasks_alive().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn past_the_limit_stop_dependents_applies_and_the_registry_runs_on() {
+    let t0 = Instant::now();
+    let recorder = Recorder::new();
+    let mut registry = DynRegistry::with_options(recorder.attach(RegistryOptions::default()));
+    let starts = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let listener = registry.add_named("listener", failing_listener(&starts, t0));
+    registry
+        .set_service_options(
+            listener,
+            ServiceOptions::DEFAULT
+                .escalation(Escalation::StopDependents)
+                .restart(
+                    ServiceRestart::DEFAULT
+                        .max_restarts(1, Duration::from_secs(60))
+                        .backoff(500 * MS, 500 * MS),
+                ),
+        )
+        .unwrap();
+    let (_, api) = starts_of(&mut registry, "api", t0);
+    registry.depends_on(api, listener).unwrap();
+    let (_, other) = starts_of(&mut registry, "other", t0);
+    let running = registry.build().unwrap().start().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Failed at 0.1 s, restarted at 0.6 s, failed again at 0.7 s: stopped with its dependent.
+    assert_eq!(
+        *starts.lock().unwrap(),
+        [Duration::ZERO, Duration::from_millis(600)]
+    );
+    assert_eq!(running.state(listener.index()), Some(State::Failed));
+    assert_eq!(running.state(api.index()), Some(State::Stopped));
+    assert_eq!(running.state(other.index()), Some(State::Running));
+    let restarts: Vec<bool> = recorder
+        .events()
+        .into_iter()
+        .filter_map(|(_, e)| match e {
+            Event::Admin {
+                finished: true,
+                ok,
+                action: AdminAction::Restart,
+                ..
+            } => Some(ok),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        restarts,
+        [true],
+        "one automatic restart, then the escalation"
+    );
+    let report = running.stop().await;
+    assert!(!report.is_clean(), "the failure is reported");
+    assert_no_tasks_alive().await;
 }

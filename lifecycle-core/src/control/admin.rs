@@ -620,10 +620,3 @@ impl<'e> Run<'e> {
         }
     }
 }
-
-impl Run<'_> {
-    /// An automatic restart (the service-level policy) ended.
-    fn automatic_finished(&mut self, target: ServiceIndex, report: &AdminReport) {
-        let _ = (target, report);
-    }
-}

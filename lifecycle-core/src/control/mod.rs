@@ -5,6 +5,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod handover;
+mod policy;
 mod reason;
 
 use reason::StopDuringStartup;
@@ -155,6 +156,8 @@ struct Run<'e> {
     active: Option<admin::Active<'e>>,
     /// Escalations that arrived during an administrative transition, applied after it.
     deferred: Vec<ServiceIndex>,
+    /// Per service with a restart policy: its restarts so far.
+    restarts: std::collections::HashMap<ServiceIndex, policy::RestartHistory>,
 }
 
 impl<'e> Run<'e> {
@@ -170,6 +173,7 @@ impl<'e> Run<'e> {
             queue: std::collections::VecDeque::new(),
             active: None,
             deferred: Vec::new(),
+            restarts: std::collections::HashMap::new(),
         }
     }
 
@@ -393,6 +397,9 @@ impl<'e> Run<'e> {
         }
         if node.failure().is_none() {
             // The incarnation that failed was restarted meanwhile.
+            return;
+        }
+        if self.restart_by_policy(i) {
             return;
         }
         match node.options.escalation {

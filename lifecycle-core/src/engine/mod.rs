@@ -65,6 +65,8 @@ pub(crate) struct NodeOptions {
     stop_timeout: Nanos,
     hook_timeout: Nanos,
     pub(crate) escalation: Escalation,
+    /// Boxed: most services have none, and a node is per service.
+    pub(crate) restart: Option<Box<crate::ServiceRestart>>,
 }
 
 impl NodeOptions {
@@ -75,6 +77,7 @@ impl NodeOptions {
             stop_timeout: Nanos::new(options.stop_timeout),
             hook_timeout: Nanos::new(options.hook_timeout),
             escalation: options.escalation,
+            restart: options.restart.map(Box::new),
         }
     }
 
