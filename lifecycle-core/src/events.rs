@@ -73,6 +73,13 @@ pub enum Event {
         /// When finished: whether it succeeded (not rolled back, not interrupted).
         ok: bool,
     },
+    /// A reload of every service with an `on_reload` began.
+    Reloading,
+    /// The reload finished; `failed` services reported an error (they keep running).
+    Reloaded {
+        /// How many reloads failed, timed out or panicked.
+        failed: u32,
+    },
     /// Start-up began.
     StartupBegan,
     /// Start-up finished: every service is Running.

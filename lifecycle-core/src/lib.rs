@@ -122,6 +122,7 @@ pub mod testing;
 
 pub use control::StopReason;
 pub use control::admin::{AdminAction, AdminError, AdminReport, ServiceRef};
+pub use control::reload::{ReloadReport, ServiceReload};
 pub use engine::{RegistryOptions, RegistryStopReport, ServiceTiming, StartupReport, StopReport};
 pub use error::{
     BoxError, BuildError, InvalidTaskSpec, Panicked, Phase, RunError, ServiceError, StartError,

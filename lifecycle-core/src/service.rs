@@ -259,6 +259,11 @@ pub trait Service: Send + Sync + Sized + 'static {
     const HAS_STOP_HOOK: bool = true;
     /// `false` if `health` is the default (always healthy).
     const HAS_HEALTH_CHECK: bool = true;
+    /// `true` if the service has an [`on_reload`](Self::on_reload). Unlike the other hooks,
+    /// reload is opt-in: the default is `false`, and a hand-written `on_reload` is called
+    /// only when this is set (the derive sets it for an `#[on_reload]` method), so the reload
+    /// report lists only services that actually reload.
+    const HAS_RELOAD_HOOK: bool = false;
 
     /// The name the registry gives this service: [`NAME`](Self::NAME) by default. Generic
     /// services override it to include their type arguments (`Scheduler<Daily>`), so two
@@ -272,14 +277,45 @@ pub trait Service: Send + Sync + Sized + 'static {
         Vec::new()
     }
 
-    /// Runs once before any task is spawned. A dropped `on_start` (rollback) gets no `on_stop`:
-    /// clean up after yourself if cancelled.
+    /// Runs once per incarnation, before any task is spawned. A dropped `on_start` (rollback)
+    /// gets no `on_stop`: clean up after yourself if cancelled.
+    ///
+    /// Must be re-runnable: an administrative restart
+    /// ([`RegistryHandle::restart`](crate::RegistryHandle::restart)) or a service-level
+    /// restart policy runs `on_stop` and then `on_start` again on the same value (dependents
+    /// hold it behind `Arc`), so reset what the previous incarnation left.
     fn on_start(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
         std::future::ready(Ok(()))
     }
 
     /// Runs once after every task ended (or was aborted).
     fn on_stop(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    /// Re-reads configuration without a restart: called for every Running service that has
+    /// it ([`HAS_RELOAD_HOOK`](Self::HAS_RELOAD_HOOK)) by
+    /// [`RegistryHandle::reload`](crate::RegistryHandle::reload) and on SIGHUP in
+    /// `run_until_signal`, in dependency order (a service reloads after its dependencies),
+    /// independent ones concurrently, each bounded by `hook_timeout`. An error is reported
+    /// and stops nothing; a service that cannot go on calls
+    /// [`Shutdown::current`](crate::Shutdown::current)`()` and requests a stop itself.
+    ///
+    /// ```
+    /// use std::sync::{Arc, RwLock};
+    /// use lifecycle_core::{BoxError, Service};
+    /// struct Limits { max: RwLock<u32> }
+    /// impl Service for Limits {
+    ///     const NAME: &'static str = "Limits";
+    ///     const HAS_RELOAD_HOOK: bool = true;
+    ///     async fn on_reload(&self) -> Result<(), BoxError> {
+    ///         let max = std::env::var("MAX").unwrap_or_else(|_| "10".into()).parse()?;
+    ///         *self.max.write().unwrap() = max;
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
+    fn on_reload(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
         std::future::ready(Ok(()))
     }
 

@@ -767,3 +767,149 @@ async fn past_the_limit_stop_dependents_applies_and_the_registry_runs_on() {
     assert!(!report.is_clean(), "the failure is reported");
     assert_no_tasks_alive().await;
 }
+
+// ------------------------------------------------------------------------------- reload
+
+/// A service whose `on_reload` takes `delay`, fails if `fail`, and counts its runs.
+struct Reloadable {
+    delay: Duration,
+    fail: bool,
+    reloads: AtomicU32,
+}
+
+impl Reloadable {
+    fn new(delay: Duration, fail: bool) -> Arc<Self> {
+        Arc::new(Self {
+            delay,
+            fail,
+            reloads: AtomicU32::new(0),
+        })
+    }
+}
+
+impl Service for Reloadable {
+    const NAME: &'static str = "Reloadable";
+    const HAS_RELOAD_HOOK: bool = true;
+
+    async fn on_reload(&self) -> Result<(), BoxError> {
+        self.reloads.fetch_add(1, Ordering::SeqCst);
+        tokio::time::sleep(self.delay).await;
+        if self.fail {
+            return Err(BindFailed(1).into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn reload_follows_dependency_order_concurrently_bounded_and_stops_nothing() {
+    let recorder = Recorder::new();
+    let mut registry = DynRegistry::with_options(recorder.attach(RegistryOptions::default()));
+    let cfg = registry.add_named("cfg", Reloadable::new(10 * MS, false));
+    let db = registry.add_named("db", Reloadable::new(20 * MS, false));
+    let cache_svc = Reloadable::new(5 * MS, true);
+    let cache = registry.add_named("cache", Arc::clone(&cache_svc));
+    let api = registry.add_named("api", Arc::new(Svc::new())); // no reload hook
+    let web = registry.add_named("web", Reloadable::new(Duration::from_secs(3600), false));
+    registry.depends_on(db, cfg).unwrap();
+    registry.depends_on(api, db).unwrap();
+    registry.depends_on(web, api).unwrap();
+    registry
+        .set_service_options(web, ServiceOptions::DEFAULT.hook_timeout(50 * MS))
+        .unwrap();
+    let built = registry.build().unwrap();
+    assert!(matches!(
+        built.handle().reload().await,
+        Err(AdminError::NotRunning)
+    ));
+    let running = built.start().await.unwrap();
+    let handle = running.handle();
+    let began = Instant::now();
+    let report = handle.reload().await.unwrap();
+    assert_eq!(began.elapsed(), 80 * MS, "cfg 10 + db 20 + web cut at 50");
+    assert_eq!(report.duration, 80 * MS);
+    let at = |name| {
+        let s = report.service(name).unwrap();
+        (s.began_after, s.duration)
+    };
+    assert_eq!(at("cfg"), (Duration::ZERO, 10 * MS));
+    assert_eq!(
+        at("cache"),
+        (Duration::ZERO, 5 * MS),
+        "independent: concurrently"
+    );
+    assert_eq!(at("db"), (10 * MS, 20 * MS), "after its dependency");
+    assert_eq!(
+        at("web"),
+        (30 * MS, 50 * MS),
+        "api has no hook: passed through"
+    );
+    assert!(report.service("api").is_none());
+    // Errors per service, with their values; nothing stopped.
+    let errors: Vec<_> = report.errors().map(|e| e.service.as_str()).collect();
+    assert_eq!(errors, ["cache", "web"]);
+    let cache_error = &report.service("cache").unwrap().error.as_ref().unwrap();
+    assert_eq!(cache_error.phase, Phase::Reload);
+    assert!(find_source::<BindFailed>(&***cache_error).is_some());
+    let web_error = report.service("web").unwrap().error.as_ref().unwrap();
+    assert!(find_source::<lifecycle_core::TimedOut>(&**web_error).is_some());
+    assert!(!report.is_clean());
+    assert!(handle.states().iter().all(|(_, s)| *s == State::Running));
+    assert!(
+        recorder
+            .events()
+            .iter()
+            .any(|(_, e)| *e == Event::Reloaded { failed: 2 })
+    );
+    // A stopped service is not reloaded; a restart and a reload never interleave.
+    handle.stop_service(cache).await.unwrap();
+    let (restart, reload) = tokio::join!(handle.restart(db), handle.reload());
+    restart.unwrap();
+    let reload = reload.unwrap();
+    assert!(reload.service("cache").is_none());
+    assert_eq!(cache_svc.reloads.load(Ordering::SeqCst), 1);
+    let frames: Vec<&str> = recorder
+        .events()
+        .iter()
+        .filter_map(|(_, e)| match e {
+            Event::Admin {
+                finished: true,
+                action: AdminAction::Restart,
+                ..
+            } => Some("restarted"),
+            Event::Reloading => Some("reloading"),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(frames, ["reloading", "restarted", "reloading"]);
+    let report = running.stop().await;
+    assert!(report.is_clean(), "{}", report.summary());
+    assert!(matches!(handle.reload().await, Err(AdminError::NotRunning)));
+    assert_no_tasks_alive().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_registry_stop_interrupts_a_reload_in_flight() {
+    let mut registry = DynRegistry::new();
+    let slow = Reloadable::new(Duration::from_secs(3600), false);
+    registry.add_named("slow", Arc::clone(&slow));
+    let running = registry.build().unwrap().start().await.unwrap();
+    let handle = running.handle();
+    let reload = tokio::spawn({
+        let handle = handle.clone();
+        async move { handle.reload().await }
+    });
+    tokio::time::sleep(10 * MS).await;
+    let began = Instant::now();
+    let report = running.stop().await;
+    assert_eq!(
+        began.elapsed(),
+        Duration::ZERO,
+        "the stop does not wait for the reload"
+    );
+    assert!(report.is_clean());
+    let reload = reload.await.unwrap().unwrap();
+    assert!(reload.interrupted && !reload.is_clean());
+    assert_eq!(slow.reloads.load(Ordering::SeqCst), 1);
+    assert_no_tasks_alive().await;
+}

@@ -423,6 +423,10 @@ impl<'e> Run<'e> {
                     for request in self.queue.drain(..) {
                         request.refuse();
                     }
+                    self.refuse_reloads();
+                    return;
+                }
+                if self.reloading.is_some() {
                     return;
                 }
                 // Escalations that waited apply before the next command.
@@ -431,6 +435,10 @@ impl<'e> Run<'e> {
                 }
                 if self.stopping.is_some() || self.active.is_some() {
                     continue;
+                }
+                if self.reload_requested {
+                    self.begin_reload();
+                    return;
                 }
                 let Some(request) = self.queue.pop_front() else {
                     return;

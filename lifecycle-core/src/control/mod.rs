@@ -7,6 +7,7 @@ pub(crate) mod admin;
 pub(crate) mod handover;
 mod policy;
 mod reason;
+pub(crate) mod reload;
 
 use reason::StopDuringStartup;
 pub use reason::StopReason;
@@ -34,6 +35,8 @@ pub(crate) enum Command {
     Escalate(ServiceIndex),
     /// Restart, stop or start one service with its dependents.
     Admin(admin::AdminRequest),
+    /// Reload every service with an `on_reload` (`None`: nobody waits, as for SIGHUP).
+    Reload(Option<oneshot::Sender<reload::ReloadOutcome>>),
 }
 
 /// The registry-level phase, as handles read it.
@@ -158,6 +161,11 @@ struct Run<'e> {
     deferred: Vec<ServiceIndex>,
     /// Per service with a restart policy: its restarts so far.
     restarts: std::collections::HashMap<ServiceIndex, policy::RestartHistory>,
+    /// The reload in progress.
+    reloading: Option<reload::Reloading<'e>>,
+    /// A reload was requested (requests coalesce until it begins), and who waits for it.
+    reload_requested: bool,
+    reload_waiters: Vec<oneshot::Sender<reload::ReloadOutcome>>,
 }
 
 impl<'e> Run<'e> {
@@ -174,6 +182,9 @@ impl<'e> Run<'e> {
             active: None,
             deferred: Vec::new(),
             restarts: std::collections::HashMap::new(),
+            reloading: None,
+            reload_requested: false,
+            reload_waiters: Vec::new(),
         }
     }
 
@@ -210,6 +221,12 @@ impl<'e> Run<'e> {
                         request.refuse();
                         continue;
                     }
+                    Some(Command::Reload(reply)) => {
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Err(admin::AdminError::NotRunning));
+                        }
+                        continue;
+                    }
                 },
                 () = cancel.cancelled() => {
                     break ServiceError::new("registry", Phase::Cancelled, "start-up cancelled".into());
@@ -229,6 +246,11 @@ impl<'e> Run<'e> {
                                 return Err(Arc::new(ServiceError::new("registry", Phase::Cancelled, Box::new(StopDuringStartup(reason)))));
                             }
                             Command::Admin(request) => request.refuse(),
+                            Command::Reload(reply) => {
+                                if let Some(reply) = reply {
+                                    let _ = reply.send(Err(admin::AdminError::NotRunning));
+                                }
+                            }
                         }
                     }
                     engine.set_phase(crate::control::RegistryPhase::Running);
@@ -283,14 +305,21 @@ impl<'e> Run<'e> {
             let drain_until = self.drain_until;
             let stops_idle = self.stops.is_idle();
             let backoff_until = self.active.as_ref().and_then(admin::Active::backoff_until);
-            let Run { stops, active, .. } = &mut self;
+            let Run {
+                stops,
+                active,
+                reloading,
+                ..
+            } = &mut self;
             let start = active.as_mut().and_then(admin::Active::start_future);
             let starting = start.is_some();
+            let is_reloading = reloading.is_some();
             let woke = tokio::select! {
                 biased;
                 command = commands.recv() => Woke::Command(command),
                 Some((i, report)) = stops.next(deadline), if !stops_idle => Woke::Stopped(i, report),
                 result = admin::poll_start(start), if starting => Woke::Started(result),
+                () = reload::poll_reload(reloading.as_mut()), if is_reloading => Woke::Reloaded,
                 () = sleep_until_opt(drain_until), if drain_until.is_some() => Woke::DrainOver,
                 () = sleep_until_opt(backoff_until), if backoff_until.is_some() => Woke::BackoffOver,
             };
@@ -305,11 +334,13 @@ impl<'e> Run<'e> {
                     self.stop_everything();
                 }
                 Woke::BackoffOver => self.op_backoff_over(),
+                Woke::Reloaded => self.reload_finished(false),
             }
             self.advance();
             if self.stopping.is_some()
                 && self.drain_until.is_none()
                 && self.active.is_none()
+                && self.reloading.is_none()
                 && self.stops.all_done()
             {
                 break;
@@ -320,6 +351,9 @@ impl<'e> Run<'e> {
             match command {
                 Command::Stop { reason, .. } if self.reason.is_none() => self.reason = reason,
                 Command::Admin(request) => request.refuse(),
+                Command::Reload(Some(reply)) => {
+                    let _ = reply.send(Err(admin::AdminError::NotRunning));
+                }
                 _ => {}
             }
         }
@@ -339,13 +373,18 @@ impl<'e> Run<'e> {
             Command::Stop { skip_drain, reason } => {
                 // A registry stop wins over administration: nothing restarts afterwards.
                 self.interrupt_admin();
+                self.reload_finished(true);
+                self.refuse_reloads();
                 self.begin_stop(skip_drain, reason);
             }
             // One transition at a time: an escalation waits for the one in progress.
-            Command::Escalate(i) if self.active.is_some() => self.deferred.push(i),
+            Command::Escalate(i) if self.active.is_some() || self.reloading.is_some() => {
+                self.deferred.push(i);
+            }
             Command::Escalate(i) => self.escalate(i),
             Command::Admin(request) if self.stopping.is_some() => request.refuse(),
             Command::Admin(request) => self.queue.push_back(request),
+            Command::Reload(reply) => self.request_reload(reply),
         }
     }
 
@@ -429,6 +468,7 @@ enum Woke {
     Started(Result<(), Arc<ServiceError>>),
     DrainOver,
     BackoffOver,
+    Reloaded,
 }
 
 /// Sleeps until `at`; pending forever for `None` (the branch is disabled then anyway).

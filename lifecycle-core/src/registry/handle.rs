@@ -13,7 +13,7 @@ use crate::control::admin::AdminRequest;
 use crate::control::{Command, RegistryPhase};
 use crate::engine::{Engine, StartupReport};
 use crate::events::{Event, ServiceIndex};
-use crate::{AdminAction, AdminError, AdminReport, ServiceRef};
+use crate::{AdminAction, AdminError, AdminReport, ReloadReport, ServiceRef};
 use crate::{Health, HealthReport, RegistryStopReport, RunError, ServiceHealth, ServiceId, State};
 
 /// A cloneable handle to a registry: stop it, watch it, check its health. Usable before
@@ -163,6 +163,39 @@ impl RegistryHandle {
         service: impl Into<ServiceRef>,
     ) -> Result<Arc<AdminReport>, AdminError> {
         self.admin(AdminAction::Start, service.into()).await
+    }
+
+    /// Reloads every Running service that has an `on_reload` hook
+    /// ([`Service::on_reload`](crate::Service::on_reload)): in dependency order (a service
+    /// after its dependencies), independent ones concurrently, each bounded by its
+    /// `hook_timeout`. Errors are reported per service and stop nothing. Runs in the control
+    /// task, never interleaved with a restart; requests that arrive while one waits share it.
+    /// `run_until_signal` calls it on SIGHUP.
+    ///
+    /// ```
+    /// # async fn f(handle: lifecycle_core::RegistryHandle) -> Result<(), lifecycle_core::AdminError> {
+    /// let report = handle.reload().await?;
+    /// assert!(report.is_clean());
+    /// # Ok(()) }
+    /// ```
+    pub async fn reload(&self) -> Result<Arc<ReloadReport>, AdminError> {
+        if self.engine.phase() != RegistryPhase::Running {
+            return Err(AdminError::NotRunning);
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.engine
+            .commands
+            .send(Command::Reload(Some(reply)))
+            .map_err(|_| AdminError::NotRunning)?;
+        answer.await.unwrap_or(Err(AdminError::NotRunning))
+    }
+
+    /// Requests a [`reload`](Self::reload) and returns at once (what SIGHUP does). Ignored
+    /// unless the registry is running.
+    pub fn request_reload(&self) {
+        if self.engine.phase() == RegistryPhase::Running {
+            let _ = self.engine.commands.send(Command::Reload(None));
+        }
     }
 
     async fn admin(
