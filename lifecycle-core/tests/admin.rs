@@ -913,3 +913,123 @@ async fn a_registry_stop_interrupts_a_reload_in_flight() {
     assert_eq!(slow.reloads.load(Ordering::SeqCst), 1);
     assert_no_tasks_alive().await;
 }
+
+// ---------------------------------------------------------------------- per-task status
+
+#[tokio::test(start_paused = true)]
+async fn task_status_shows_backoff_restarts_errors_and_ends_and_readiness_follows() {
+    use lifecycle_core::task::TaskState;
+    let t0 = Instant::now();
+    let failing = |name: &'static str| {
+        Arc::new(
+            Svc::new().task(
+                TaskSpec::new(name)
+                    .restart(lifecycle_core::Restart::OnFailure)
+                    .backoff(Duration::from_secs(1), Duration::from_secs(8))
+                    .jitter(0.0),
+                |_| async {
+                    tokio::time::sleep(10 * MS).await;
+                    Err(BindFailed(7).into())
+                },
+            ),
+        )
+    };
+    let mut registry = DynRegistry::new();
+    let listener = registry.add_named("listener", failing("listen"));
+    let tolerant = registry.add_named("tolerant", failing("listen"));
+    registry
+        .set_service_options(tolerant, ServiceOptions::DEFAULT.ready_in_backoff(true))
+        .unwrap();
+    registry.add_named(
+        "batch",
+        Arc::new(Svc::new().task(TaskSpec::new("import"), |_| async { Ok(()) })),
+    );
+    let fatal = registry.add_named(
+        "fatal",
+        Arc::new(Svc::new().task(TaskSpec::new("once"), |_| async {
+            tokio::time::sleep(20 * MS).await;
+            Err(BindFailed(8).into())
+        })),
+    );
+    registry
+        .set_service_options(
+            fatal,
+            ServiceOptions::DEFAULT.escalation(Escalation::StopDependents),
+        )
+        .unwrap();
+    let running = registry.build().unwrap().start().await.unwrap();
+    let handle = running.handle();
+    tokio::time::sleep(5 * MS).await;
+    let listen = |h: &lifecycle_core::RegistryHandle| h.tasks(listener).unwrap().remove(0);
+    let now = listen(&handle);
+    assert_eq!(
+        (now.name, now.state, now.restarts),
+        ("listen", TaskState::Running, 0)
+    );
+    assert!(now.last_error.is_none());
+    assert!(handle.health().await.ready);
+
+    tokio::time::sleep(Duration::from_millis(495)).await; // t = 500 ms
+    let now = listen(&handle);
+    assert_eq!(
+        now.state,
+        TaskState::Backoff {
+            until: t0 + Duration::from_millis(1010)
+        }
+    );
+    assert_eq!(now.restarts, 1);
+    let error = now.last_error.as_ref().unwrap();
+    assert_eq!(
+        error.downcast_ref::<BindFailed>().unwrap().0,
+        7,
+        "the task's own value"
+    );
+    assert_eq!(handle.tasks("batch").unwrap()[0].state, TaskState::Finished);
+    let fatal_task = handle.tasks("fatal").unwrap().remove(0);
+    assert_eq!(fatal_task.state, TaskState::Failed);
+    assert!(find_source::<BindFailed>(&**fatal_task.last_error.as_ref().unwrap()).is_some());
+    // Readiness: the listener's only task is stuck in backoff; `tolerant` opted out.
+    let health = handle.health().await;
+    assert!(!health.ready && !health.live, "fatal is Failed");
+    let of = |name: &str| health.services.iter().find(|s| s.name == name).unwrap();
+    assert!(!of("listener").health.is_healthy());
+    assert_eq!(of("listener").tasks, std::slice::from_ref(&now));
+    assert!(of("tolerant").health.is_healthy());
+    assert!(
+        of("batch").health.is_healthy(),
+        "finished tasks are not stuck"
+    );
+
+    tokio::time::sleep(Duration::from_millis(515)).await; // t = 1015 ms: in its second run (from 1010 ms)
+    let now = listen(&handle);
+    assert_eq!((now.state, now.restarts), (TaskState::Running, 1));
+    assert!(handle.health().await.services[0].health.is_healthy());
+    tokio::time::sleep(Duration::from_millis(100)).await; // failed again: 2 s backoff
+    let now = listen(&handle);
+    assert_eq!(now.restarts, 2);
+    assert_eq!(
+        now.state,
+        TaskState::Backoff {
+            until: t0 + Duration::from_millis(3020)
+        }
+    );
+    // A restart is a new incarnation: fresh counts.
+    handle.restart(listener).await.unwrap();
+    let now = listen(&handle);
+    assert_eq!((now.state, now.restarts), (TaskState::Running, 0));
+    assert!(now.last_error.is_none());
+    assert!(matches!(
+        handle.tasks("nope"),
+        Err(AdminError::UnknownService(_))
+    ));
+    let report = running.stop().await;
+    // Its run ignores cancellation and fails 10 ms later: a failure during the stop.
+    let now = listen(&handle);
+    assert_eq!(now.state, TaskState::Failed);
+    let error = report.service("listener").unwrap().errors[0].clone();
+    assert_eq!(error.phase, Phase::Stop);
+    let error: Arc<dyn std::error::Error + Send + Sync> = error;
+    assert!(Arc::ptr_eq(now.last_error.as_ref().unwrap(), &error));
+    assert_eq!(handle.tasks("batch").unwrap()[0].state, TaskState::Finished);
+    assert_no_tasks_alive().await;
+}

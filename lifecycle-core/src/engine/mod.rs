@@ -57,6 +57,8 @@ pub(crate) struct TaskEntry {
     pub(crate) abort: AbortHandle,
     /// For a blocking task: set while one of its runs is on the blocking pool.
     pub(crate) blocking: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Its status once it changed (failed, backed off, ended); `None`: running, no failure.
+    pub(crate) record: Option<Box<crate::task::TaskRecord>>,
 }
 
 /// A service's options as the engine keeps them: 8-byte durations (a node per service).
@@ -65,6 +67,7 @@ pub(crate) struct NodeOptions {
     stop_timeout: Nanos,
     hook_timeout: Nanos,
     pub(crate) escalation: Escalation,
+    pub(crate) ready_in_backoff: bool,
     /// Boxed: most services have none, and a node is per service.
     pub(crate) restart: Option<Box<crate::ServiceRestart>>,
 }
@@ -77,6 +80,7 @@ impl NodeOptions {
             stop_timeout: Nanos::new(options.stop_timeout),
             hook_timeout: Nanos::new(options.hook_timeout),
             escalation: options.escalation,
+            ready_in_backoff: options.ready_in_backoff,
             restart: options.restart.map(Box::new),
         }
     }
@@ -195,6 +199,27 @@ impl Node {
 
     pub(crate) fn failure(&self) -> Option<Arc<ServiceError>> {
         lock(&self.failures).failed.clone()
+    }
+
+    /// Every task's status, in spawn order.
+    pub(crate) fn task_statuses(&self) -> Vec<crate::task::TaskStatus> {
+        lock(&self.tasks)
+            .iter()
+            .map(|e| {
+                crate::task::TaskRecord::status(
+                    e.record.as_deref(),
+                    e.spec.name,
+                    e.abort.is_finished(),
+                )
+            })
+            .collect()
+    }
+
+    /// Updates one task's status (cold path: a failure, a backoff, an end).
+    pub(crate) fn update_task(&self, task: u32, f: impl FnOnce(&mut crate::task::TaskRecord)) {
+        if let Some(entry) = lock(&self.tasks).get_mut(task as usize) {
+            f(entry.record.get_or_insert_with(Default::default));
+        }
     }
 }
 
@@ -472,7 +497,12 @@ impl Engine {
 
     /// A task failed past its policy: record the failure (the task's own error as the source)
     /// and hand the service to the control task. Never awaits anything (the caller is a task).
-    pub(crate) fn escalate(&self, index: ServiceIndex, task: &'static str, error: BoxError) {
+    pub(crate) fn escalate(
+        &self,
+        index: ServiceIndex,
+        task: &'static str,
+        error: BoxError,
+    ) -> Option<Arc<ServiceError>> {
         let node = self.node(index);
         tracing::error!(service = %node.name, task, error = %error, "task failed past its restart policy");
         let failure = ServiceError::new(
@@ -483,12 +513,13 @@ impl Engine {
                 source: error,
             }),
         );
+        let failure = Arc::new(failure);
         {
             let mut failures = lock(&node.failures);
-            if failures.failed.is_some() {
-                return;
+            if let Some(first) = &failures.failed {
+                return Some(Arc::clone(first));
             }
-            failures.failed = Some(Arc::new(failure));
+            failures.failed = Some(Arc::clone(&failure));
         }
         self.emit_service(
             index,
@@ -498,6 +529,7 @@ impl Engine {
             },
         );
         let _ = self.commands.send(Command::Escalate(index));
+        Some(failure)
     }
 
     /// A task failed while its service was stopping: not restarted, listed in the report.
@@ -506,17 +538,18 @@ impl Engine {
         index: ServiceIndex,
         task: &'static str,
         error: BoxError,
-    ) {
+    ) -> Arc<ServiceError> {
         let node = self.node(index);
-        let failure = ServiceError::new(
+        let failure = Arc::new(ServiceError::new(
             node.name.to_string(),
             Phase::Stop,
             Box::new(TaskError {
                 task,
                 source: error,
             }),
-        );
-        lock(&node.failures).during_stop.push(Arc::new(failure));
+        ));
+        lock(&node.failures).during_stop.push(Arc::clone(&failure));
+        failure
     }
 
     /// The RAII path: cancel every token and request abort of every task, from any thread.

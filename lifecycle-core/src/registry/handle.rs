@@ -13,6 +13,7 @@ use crate::control::admin::AdminRequest;
 use crate::control::{Command, RegistryPhase};
 use crate::engine::{Engine, StartupReport};
 use crate::events::{Event, ServiceIndex};
+use crate::task::{TaskState, TaskStatus};
 use crate::{AdminAction, AdminError, AdminReport, ReloadReport, ServiceRef};
 use crate::{Health, HealthReport, RegistryStopReport, RunError, ServiceHealth, ServiceId, State};
 
@@ -190,6 +191,35 @@ impl RegistryHandle {
         answer.await.unwrap_or(Err(AdminError::NotRunning))
     }
 
+    /// Each background task of `service`: its name, whether it runs, waits in a restart
+    /// backoff (until when), finished or failed, its restart count and its last error, for
+    /// the service's current incarnation. Also in [`health`](Self::health).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use lifecycle_core::{DynRegistry, Service, TaskSpawner, TaskSpec, task::TaskState};
+    /// # struct Poller;
+    /// # impl Service for Poller {
+    /// #     const NAME: &'static str = "Poller";
+    /// #     fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>) {
+    /// #         tasks.spawn(TaskSpec::periodic("poll", Duration::from_secs(30)), |_| async {});
+    /// #     }
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mut registry = DynRegistry::new();
+    /// # registry.add(Arc::new(Poller));
+    /// let running = registry.build()?.start().await?;
+    /// let tasks = running.handle().tasks("Poller")?;
+    /// assert_eq!((tasks[0].name, tasks[0].state), ("poll", TaskState::Running));
+    /// # running.stop().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn tasks(&self, service: impl Into<ServiceRef>) -> Result<Vec<TaskStatus>, AdminError> {
+        let index = self.engine.resolve(&service.into(), self.registry)?;
+        Ok(self.engine.node(index).task_statuses())
+    }
+
     /// Requests a [`reload`](Self::reload) and returns at once (what SIGHUP does). Ignored
     /// unless the registry is running.
     pub fn request_reload(&self) {
@@ -332,10 +362,24 @@ impl RegistryHandle {
                     }
                 }
             };
+            let tasks = node.task_statuses();
+            // A service whose every live task waits in backoff does no work: not ready.
+            let stuck = !tasks.is_empty()
+                && tasks.iter().any(|t| t.state.is_alive())
+                && tasks
+                    .iter()
+                    .filter(|t| t.state.is_alive())
+                    .all(|t| matches!(t.state, TaskState::Backoff { .. }));
+            let health = if stuck && health.is_healthy() && !node.options.ready_in_backoff {
+                Health::unhealthy("every task is waiting in a restart backoff")
+            } else {
+                health
+            };
             ServiceHealth {
                 name: node.name.to_string(),
                 state,
                 health,
+                tasks,
             }
         });
         let mut report = HealthReport::from_services(join_all(checks).await);

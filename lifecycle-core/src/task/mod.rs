@@ -4,6 +4,7 @@
 mod policy;
 mod shutdown;
 mod spawner;
+mod status;
 mod supervisor;
 
 use std::time::Duration;
@@ -11,6 +12,8 @@ use std::time::Duration;
 pub(crate) use policy::{Decision, Policy};
 pub use shutdown::Shutdown;
 pub use spawner::TaskSpawner;
+pub(crate) use status::TaskRecord;
+pub use status::{TaskState, TaskStatus};
 
 use crate::BoxError;
 
