@@ -1033,3 +1033,162 @@ async fn task_status_shows_backoff_restarts_errors_and_ends_and_readiness_follow
     assert_eq!(handle.tasks("batch").unwrap()[0].state, TaskState::Finished);
     assert_no_tasks_alive().await;
 }
+
+// ------------------------------------------------------------- restart on random DAGs
+
+/// Services 0..n, each depending on up to 3 lower indices, with start and stop times (ms);
+/// and which one to restart.
+fn restart_dag() -> impl proptest::strategy::Strategy<Value = (Vec<(Vec<usize>, u64, u64)>, usize)>
+{
+    use proptest::prelude::*;
+    (1usize..=20).prop_flat_map(|n| {
+        let services = (0..n)
+            .map(|i| {
+                (
+                    proptest::collection::vec(0..i.max(1), 0..=i.min(3)),
+                    0u64..10,
+                    0u64..10,
+                )
+            })
+            .collect::<Vec<_>>();
+        (services, 0..n)
+    })
+}
+
+fn check_restart(spec: Vec<(Vec<usize>, u64, u64)>, target: usize) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    let n = spec.len();
+    let deps: Vec<Vec<usize>> = spec
+        .iter()
+        .enumerate()
+        .map(|(i, (d, _, _))| {
+            let mut d: Vec<usize> = d.iter().copied().filter(|&x| x < i).collect();
+            d.sort_unstable();
+            d.dedup();
+            d
+        })
+        .collect();
+    // The transitive dependents of `target`, computed here independently of the engine.
+    let mut in_set = vec![false; n];
+    in_set[target] = true;
+    for i in 0..n {
+        if deps[i].iter().any(|&d| in_set[d]) {
+            in_set[i] = true;
+        }
+    }
+    // Expected durations: a member stops once its member dependents stopped; starts once its
+    // member dependencies started (the rest is Running throughout).
+    let mut stop_done = vec![0u64; n];
+    for i in (0..n).rev().filter(|&i| in_set[i]) {
+        let after = (i + 1..n)
+            .filter(|&j| in_set[j] && deps[j].contains(&i))
+            .map(|j| stop_done[j])
+            .max()
+            .unwrap_or(0);
+        stop_done[i] = after + spec[i].2;
+    }
+    let mut start_done = vec![0u64; n];
+    for i in (0..n).filter(|&i| in_set[i]) {
+        let after = deps[i]
+            .iter()
+            .filter(|&&d| in_set[d])
+            .map(|&d| start_done[d])
+            .max()
+            .unwrap_or(0);
+        start_done[i] = after + spec[i].1;
+    }
+    let expected = stop_done.iter().max().unwrap() + start_done.iter().max().unwrap();
+    let name = |i: usize| format!("s{i}");
+    runtime.block_on(async {
+        let recorder = Recorder::new();
+        let mut registry = DynRegistry::with_options(recorder.attach(RegistryOptions::default()));
+        let mut starts = Vec::new();
+        let mut ids = Vec::new();
+        for (i, (_, start, stop)) in spec.iter().enumerate() {
+            let count = Arc::new(AtomicU32::new(0));
+            ids.push(registry.add_named(
+                name(i),
+                counted(
+                    &count,
+                    Duration::from_millis(*start),
+                    Duration::from_millis(*stop),
+                ),
+            ));
+            starts.push(count);
+        }
+        for (i, d) in deps.iter().enumerate() {
+            for &d in d {
+                registry.depends_on(ids[i], ids[d]).unwrap();
+            }
+        }
+        let running = registry.build().unwrap().start().await.unwrap();
+        let report = running.handle().restart(ids[target]).await.unwrap();
+        assert!(report.is_clean(), "{report:?}");
+        assert_eq!(
+            report.duration,
+            Duration::from_millis(expected),
+            "stops then starts, concurrent where independent"
+        );
+        let pos = |order: &[&str], i: usize| order.iter().position(|s| *s == name(i));
+        let (down, up) = (report.stop_order(), report.start_order());
+        for i in 0..n {
+            assert_eq!(
+                pos(&down, i).is_some(),
+                in_set[i],
+                "s{i} stopped iff a dependent"
+            );
+            assert_eq!(
+                pos(&up, i).is_some(),
+                in_set[i],
+                "s{i} started iff a dependent"
+            );
+            let runs = starts[i].load(Ordering::SeqCst);
+            let expect = if in_set[i] { 2 } else { 1 };
+            assert_eq!(runs, expect, "s{i}'s on_start runs");
+            let transitions = recorder.transitions_of(&name(i));
+            if in_set[i] {
+                assert_eq!(transitions.len(), 6, "s{i}: {transitions:?}");
+                for &d in &deps[i] {
+                    if in_set[d] {
+                        assert!(
+                            pos(&down, i) < pos(&down, d),
+                            "s{i} stops before its dependency s{d}"
+                        );
+                        assert!(
+                            pos(&up, d) < pos(&up, i),
+                            "s{d} starts before its dependent s{i}"
+                        );
+                    }
+                }
+            } else {
+                assert_eq!(
+                    transitions,
+                    [State::Starting, State::Running],
+                    "s{i} never moved"
+                );
+            }
+        }
+        assert!(
+            running
+                .handle()
+                .states()
+                .iter()
+                .all(|(_, s)| *s == State::Running)
+        );
+        let report = running.stop().await;
+        assert!(report.is_clean(), "{}", report.summary());
+        assert_no_tasks_alive().await;
+    });
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 96, ..Default::default() })]
+    #[test]
+    fn restart_on_random_dags_moves_exactly_the_dependents((spec, target) in restart_dag()) {
+        check_restart(spec, target);
+    }
+}
