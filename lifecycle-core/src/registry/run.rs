@@ -28,6 +28,9 @@ impl<F: Future<Output = ()>> Trigger<F> {
     /// The next stop trigger; a one-shot future that already fired never fires again.
     /// SIGHUP requests a reload of `handle`'s registry (once it runs) and waits on.
     async fn next(&mut self, handle: &RegistryHandle) {
+        // Only SIGHUP uses the handle.
+        #[cfg(not(feature = "signal"))]
+        let _ = handle;
         match self {
             Trigger::Once(slot) => match slot {
                 Some(future) => {
