@@ -1192,3 +1192,28 @@ proptest::proptest! {
         check_restart(spec, target);
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_does_not_make_a_stop_when_idle_registry_idle() {
+    let mut registry = DynRegistry::with_options(RegistryOptions::default().stop_when_idle(true));
+    let worker = registry.add_named(
+        "worker",
+        Arc::new(
+            Svc::new().task(TaskSpec::new("serve"), |shutdown| async move {
+                shutdown.cancelled().await;
+                Ok(())
+            }),
+        ),
+    );
+    let running = registry.build().unwrap().start().await.unwrap();
+    let handle = running.handle();
+    // Its only task ends while the service restarts: the registry is not idle.
+    handle.restart(worker).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(!handle.is_stopping());
+    // Stopped by hand, nothing runs any more: now it is idle, and stops by itself.
+    handle.stop_service(worker).await.unwrap();
+    let report = running.wait().await.unwrap();
+    assert!(report.is_clean());
+    assert_no_tasks_alive().await;
+}

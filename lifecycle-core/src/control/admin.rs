@@ -482,6 +482,9 @@ impl<'e> Run<'e> {
             },
         );
         let report = AdminReport::new(request.action, name);
+        engine
+            .administering
+            .store(true, std::sync::atomic::Ordering::Release);
         let stage = match request.action {
             AdminAction::Restart | AdminAction::Stop => {
                 let closure = engine.graph.dependents_closure(target);
@@ -598,6 +601,11 @@ impl<'e> Run<'e> {
             return;
         };
         let engine = self.engine;
+        engine
+            .administering
+            .store(false, std::sync::atomic::Ordering::Release);
+        // Tasks that ended during the transition (a stopped set) may leave nothing running.
+        engine.maybe_idle();
         active.report.duration = active.began.elapsed();
         let target = active.request.target;
         engine.emit_service(

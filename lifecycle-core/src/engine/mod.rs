@@ -400,6 +400,9 @@ pub(crate) struct Engine {
     /// Set first thing by [`abort_all`](Self::abort_all): a restart racing it cancels the
     /// token it creates.
     pub(crate) aborted: std::sync::atomic::AtomicBool,
+    /// Set by the control task while a restart, stop or start of a set runs: its tasks
+    /// ending then does not make a `stop_when_idle` registry idle.
+    pub(crate) administering: std::sync::atomic::AtomicBool,
 }
 
 /// Counts a background task as live from its spawn until it is dropped (it returned, or was
@@ -435,6 +438,7 @@ impl Engine {
             live_tasks: std::sync::atomic::AtomicUsize::new(0),
             stop_when_idle: options.stop_when_idle,
             aborted: std::sync::atomic::AtomicBool::new(false),
+            administering: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -447,6 +451,7 @@ impl Engine {
     pub(crate) fn maybe_idle(&self) {
         if self.stop_when_idle
             && self.phase() == RegistryPhase::Running
+            && !self.administering.load(Ordering::Acquire)
             && self.live_tasks.load(Ordering::Acquire) == 0
         {
             tracing::info!("every task finished: stopping the registry");

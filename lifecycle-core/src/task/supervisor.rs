@@ -87,6 +87,17 @@ impl Supervisor {
 
     fn after_run(&mut self, shutdown: &Shutdown, outcome: RunOutcome, started: Instant) -> Step {
         let cancelled = shutdown.is_cancelled();
+        if cancelled
+            && !shutdown
+                .engine()
+                .node(shutdown.index())
+                .token()
+                .is_cancelled()
+        {
+            // A run of a previous incarnation that outlived its abort (a poll that never
+            // yielded): its service was restarted since; its entry is gone. Nothing to do.
+            return Step::Exit;
+        }
         let now = Instant::now();
         let ran_for = now - started;
         let error = match outcome {
