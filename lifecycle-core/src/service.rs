@@ -169,6 +169,15 @@ impl ServiceOptions {
 
     /// Restarts the service with its dependents when one of its tasks fails past its own
     /// policy, before the [`escalation`](Self::escalation) applies. See [`ServiceRestart`].
+    ///
+    /// ```
+    /// use lifecycle_core::{Escalation, ServiceOptions, ServiceRestart};
+    /// // Restart up to 3 times a minute; then stop it and its dependents, the rest runs on.
+    /// const OPTS: ServiceOptions = ServiceOptions::DEFAULT
+    ///     .restart(ServiceRestart::DEFAULT)
+    ///     .escalation(Escalation::StopDependents);
+    /// # let _ = OPTS;
+    /// ```
     #[must_use]
     pub const fn restart(mut self, policy: ServiceRestart) -> Self {
         self.restart = Some(policy);
@@ -177,6 +186,13 @@ impl ServiceOptions {
 
     /// Whether the service stays ready while all its tasks wait in a restart backoff
     /// (default `false`).
+    ///
+    /// ```
+    /// use lifecycle_core::ServiceOptions;
+    /// // A best-effort exporter: its backoff must not take the pod out of rotation.
+    /// const OPTS: ServiceOptions = ServiceOptions::DEFAULT.ready_in_backoff(true);
+    /// assert!(OPTS.ready_in_backoff);
+    /// ```
     #[must_use]
     pub const fn ready_in_backoff(mut self, ready: bool) -> Self {
         self.ready_in_backoff = ready;

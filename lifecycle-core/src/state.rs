@@ -69,6 +69,11 @@ impl State {
 
 impl State {
     /// Whether a restart may move `self` to Starting: only from a terminal state.
+    ///
+    /// ```
+    /// use lifecycle_core::State;
+    /// assert!(State::Failed.can_restart() && !State::Running.can_restart());
+    /// ```
     pub const fn can_restart(self) -> bool {
         self.is_terminal()
     }

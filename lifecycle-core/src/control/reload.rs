@@ -23,6 +23,14 @@ use crate::events::{Event, ServiceIndex};
 use crate::{Phase, ServiceError, State};
 
 /// How one service reloaded.
+///
+/// ```
+/// # fn f(report: &lifecycle_core::ReloadReport) {
+/// if let Some(config) = report.service("Config") {
+///     println!("Config reloaded in {:?}: {:?}", config.duration, config.error);
+/// }
+/// # }
+/// ```
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ServiceReload {

@@ -92,6 +92,14 @@ impl RegistryHandle {
 
     /// Like [`request_stop`](Self::request_stop), with a reason: the first reason given is in
     /// the stop report ([`RegistryStopReport::reason`]).
+    ///
+    /// ```
+    /// # async fn f(handle: lifecycle_core::RegistryHandle) {
+    /// handle.request_stop_because("maintenance window");
+    /// let report = handle.stop().await;
+    /// assert_eq!(report.reason.as_ref().unwrap().reason.to_string(), "maintenance window");
+    /// # }
+    /// ```
     pub fn request_stop_because(&self, reason: impl Into<crate::BoxError>) {
         let reason = crate::StopReason::new(None, reason.into());
         self.engine.request_stop_because(false, Some(reason));
@@ -146,6 +154,27 @@ impl RegistryHandle {
     /// order, as in [`restart`](Self::restart)); the rest keeps running. Stopping a service
     /// that is already stopped is `Ok` (its report lists no stop). The registry's final
     /// [`RegistryStopReport`] does not list services stopped this way: their reports are here.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use lifecycle_core::{DynRegistry, Service, State};
+    /// # struct Db;
+    /// # impl Service for Db { const NAME: &'static str = "Db"; }
+    /// # struct Api;
+    /// # impl Service for Api { const NAME: &'static str = "Api"; }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut registry = DynRegistry::new();
+    /// let db = registry.add(Arc::new(Db));
+    /// let api = registry.add(Arc::new(Api));
+    /// registry.depends_on(api, db)?;
+    /// let running = registry.build()?.start().await?;
+    /// let handle = running.handle();
+    /// assert_eq!(handle.stop_service("Db").await?.stop_order(), ["Api", "Db"]);
+    /// assert_eq!(handle.state(api.index()), Some(State::Stopped));
+    /// assert_eq!(handle.start_service("Db").await?.start_order(), ["Db", "Api"]);
+    /// # running.stop().await;
+    /// # Ok(()) }
+    /// ```
     pub async fn stop_service(
         &self,
         service: impl Into<ServiceRef>,
@@ -158,7 +187,7 @@ impl RegistryHandle {
     /// transitive dependents, in dependency order; a dependent whose other dependency is
     /// still stopped stays stopped (listed in [`AdminReport::not_started`]). Starting a
     /// running service starts only its stopped dependents. Rolls back like
-    /// [`restart`](Self::restart).
+    /// [`restart`](Self::restart). See [`stop_service`](Self::stop_service) for an example.
     pub async fn start_service(
         &self,
         service: impl Into<ServiceRef>,
@@ -222,6 +251,12 @@ impl RegistryHandle {
 
     /// Requests a [`reload`](Self::reload) and returns at once (what SIGHUP does). Ignored
     /// unless the registry is running.
+    ///
+    /// ```
+    /// # fn on_config_changed(handle: &lifecycle_core::RegistryHandle) {
+    /// handle.request_reload(); // from a file watcher: the control task runs it
+    /// # }
+    /// ```
     pub fn request_reload(&self) {
         if self.engine.phase() == RegistryPhase::Running {
             let _ = self.engine.commands.send(Command::Reload(None));
