@@ -33,7 +33,8 @@ pub enum Escalation {
 /// service's [`Escalation`] applies. Names and meaning as on [`TaskSpec`](crate::TaskSpec):
 /// the backoff doubles per consecutive restart from `backoff` up to `max_backoff`, and resets
 /// once the service ran for `max_backoff` without failing. No jitter: restarts are scheduled
-/// exactly. A restart whose start fails counts as that service's next failure.
+/// exactly. A restart whose start fails counts as that service's next failure. The policy
+/// applies once the registry runs: a failure during start-up fails the start (rollback).
 ///
 /// ```
 /// use std::time::Duration;

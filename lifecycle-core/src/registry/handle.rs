@@ -111,7 +111,8 @@ impl RegistryHandle {
     /// dependency order, independent services concurrently, each within its `start_timeout`.
     /// A stopped dependency of the service is started first. If a start fails, the started
     /// part of the set is stopped again (rolled back) and [`AdminError::Failed`] carries the
-    /// error and the report; nothing else is touched.
+    /// error and the report; nothing else is touched. The failure does not escalate: the
+    /// failed service stays Failed (liveness reports it) and the caller decides.
     ///
     /// The service object is reused (its dependents hold it behind `Arc`): `on_start` runs
     /// again on the same value, so it must be re-runnable (reset what the previous
