@@ -96,6 +96,8 @@ pub enum Phase {
     Task,
     /// Its `on_stop` hook failed, timed out or panicked.
     Stop,
+    /// Its `on_reload` hook failed, timed out or panicked (the service keeps running).
+    Reload,
 }
 
 impl fmt::Display for Phase {
@@ -107,6 +109,7 @@ impl fmt::Display for Phase {
             Phase::Cancelled => "start (cancelled)",
             Phase::Task => "background task",
             Phase::Stop => "stop",
+            Phase::Reload => "reload",
         })
     }
 }

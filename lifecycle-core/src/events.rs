@@ -60,6 +60,26 @@ pub enum Event {
         /// The task's name.
         task: &'static str,
     },
+    /// An administrative transition of a service with its dependents (restart, stop, start)
+    /// began or finished ([`RegistryHandle::restart`](crate::RegistryHandle::restart), a
+    /// service-level restart policy).
+    Admin {
+        /// The service it was asked for.
+        service: ServiceIndex,
+        /// Which transition.
+        action: crate::AdminAction,
+        /// `false` when it begins, `true` when it ends.
+        finished: bool,
+        /// When finished: whether it succeeded (not rolled back, not interrupted).
+        ok: bool,
+    },
+    /// A reload of every service with an `on_reload` began.
+    Reloading,
+    /// The reload finished; `failed` services reported an error (they keep running).
+    Reloaded {
+        /// How many reloads failed, timed out or panicked.
+        failed: u32,
+    },
     /// Start-up began.
     StartupBegan,
     /// Start-up finished: every service is Running.
@@ -81,7 +101,8 @@ impl Event {
             Event::State { service, .. }
             | Event::TaskFailed { service, .. }
             | Event::TaskRestarting { service, .. }
-            | Event::Escalated { service, .. } => Some(service),
+            | Event::Escalated { service, .. }
+            | Event::Admin { service, .. } => Some(service),
             _ => None,
         }
     }

@@ -89,8 +89,12 @@ pub struct ServiceHealth {
     pub name: String,
     /// Its lifecycle state when checked.
     pub state: State,
-    /// Its check's result (`Unhealthy` when it timed out or panicked; not run unless Running).
+    /// Its check's result (`Unhealthy` when it timed out or panicked; not run unless Running;
+    /// `Unhealthy` when every task still alive waits in a restart backoff, unless the service
+    /// sets [`ServiceOptions::ready_in_backoff`](crate::ServiceOptions::ready_in_backoff)).
     pub health: Health,
+    /// Each background task's status, in spawn order.
+    pub tasks: Vec<crate::task::TaskStatus>,
 }
 
 /// The registry's aggregated health.
@@ -98,7 +102,7 @@ pub struct ServiceHealth {
 /// ```
 /// use lifecycle_core::{Health, HealthReport, ServiceHealth, State};
 /// let r = HealthReport::from_services(vec![ServiceHealth {
-///     name: "Db".into(), state: State::Running, health: Health::Healthy }]);
+///     name: "Db".into(), state: State::Running, health: Health::Healthy, tasks: vec![] }]);
 /// assert!(r.ready && r.live);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -120,6 +120,9 @@ mod state;
 pub mod task;
 pub mod testing;
 
+pub use control::StopReason;
+pub use control::admin::{AdminAction, AdminError, AdminReport, ServiceRef};
+pub use control::reload::{ReloadReport, ServiceReload};
 pub use engine::{RegistryOptions, RegistryStopReport, ServiceTiming, StartupReport, StopReport};
 pub use error::{
     BoxError, BuildError, InvalidTaskSpec, Panicked, Phase, RunError, ServiceError, StartError,
@@ -131,7 +134,7 @@ pub use registry::{
     Built, DynRegistry, FromRegistry, Provide, Registry, RegistryHandle, Resolver, Running,
     ServiceId, Slot,
 };
-pub use service::{Dependency, Escalation, Service, ServiceOptions};
+pub use service::{Dependency, Escalation, Service, ServiceOptions, ServiceRestart};
 pub use state::{State, StateCell};
 pub use task::{
     Cancel, ChildError, ChildFailure, ChildHandle, ChildPolicy, OnExit, Restart, Shutdown,

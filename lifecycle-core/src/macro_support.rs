@@ -26,6 +26,12 @@ pub trait TaskBlock: Sized + Send + Sync + 'static {
     fn on_stop(&self) -> impl Future<Output = Result<(), BoxError>> + Send;
     /// Calls the `#[health]` method.
     fn health(&self) -> impl Future<Output = Health> + Send;
+    /// The block has an `#[on_reload]` method.
+    const HAS_RELOAD_HOOK: bool = false;
+    /// Calls the `#[on_reload]` method.
+    fn on_reload(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
+        std::future::ready(Ok(()))
+    }
     /// Spawns every `#[background_task]`.
     fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>);
 }

@@ -26,6 +26,75 @@ pub enum Escalation {
     StopDependents,
 }
 
+/// A service-level restart policy (the service with its transitive dependents, along the
+/// graph): when one of the service's tasks fails past its own policy, the registry restarts
+/// the service — stop it and its dependents, wait the backoff, start them again — at most
+/// `max_restarts` times within `within`. Past that limit, or without this policy, the
+/// service's [`Escalation`] applies. Names and meaning as on [`TaskSpec`](crate::TaskSpec):
+/// the backoff doubles per consecutive restart from `backoff` up to `max_backoff`, and resets
+/// once the service ran for `max_backoff` without failing. No jitter: restarts are scheduled
+/// exactly. A restart whose start fails counts as that service's next failure. The policy
+/// applies once the registry runs: a failure during start-up fails the start (rollback).
+///
+/// ```
+/// use std::time::Duration;
+/// use lifecycle_core::{ServiceOptions, ServiceRestart};
+/// const OPTS: ServiceOptions = ServiceOptions::DEFAULT.restart(
+///     ServiceRestart::DEFAULT
+///         .max_restarts(3, Duration::from_secs(60))
+///         .backoff(Duration::from_secs(1), Duration::from_secs(30)),
+/// );
+/// assert_eq!(OPTS.restart.unwrap().max_restarts, 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ServiceRestart {
+    /// Restarts allowed within `within`; the next failure escalates. Default 3.
+    pub max_restarts: u32,
+    /// The intensity window. Default 60 s.
+    pub within: Duration,
+    /// The first restart's delay, doubled per consecutive restart. Default 1 s.
+    pub backoff: Duration,
+    /// The cap on the delay. Default 60 s.
+    pub max_backoff: Duration,
+}
+
+impl ServiceRestart {
+    /// 3 restarts within 60 s, backoff from 1 s to 60 s.
+    pub const DEFAULT: Self = Self {
+        max_restarts: 3,
+        within: Duration::from_secs(60),
+        backoff: Duration::from_secs(1),
+        max_backoff: Duration::from_secs(60),
+    };
+
+    /// Intensity limit: at most `max` restarts within `within`.
+    #[must_use]
+    pub const fn max_restarts(mut self, max: u32, within: Duration) -> Self {
+        self.max_restarts = max;
+        self.within = within;
+        self
+    }
+
+    /// Exponential backoff from `base`, doubling per consecutive restart, capped at `max`.
+    #[must_use]
+    pub const fn backoff(mut self, base: Duration, max: Duration) -> Self {
+        self.backoff = base;
+        self.max_backoff = if max.as_nanos() < base.as_nanos() {
+            base
+        } else {
+            max
+        };
+        self
+    }
+}
+
+impl Default for ServiceRestart {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// Per-service timeouts and failure policy.
 ///
 /// ```
@@ -46,6 +115,11 @@ pub struct ServiceOptions {
     pub hook_timeout: Duration,
     /// What a failure past the restart policy does. Default: shut the registry down.
     pub escalation: Escalation,
+    /// Restart the service with its dependents before escalating. Default: none.
+    pub restart: Option<ServiceRestart>,
+    /// Whether the service counts as ready while every one of its tasks waits in a restart
+    /// backoff. Default `false`: a service whose only task is stuck in backoff is not ready.
+    pub ready_in_backoff: bool,
 }
 
 impl ServiceOptions {
@@ -55,6 +129,8 @@ impl ServiceOptions {
         stop_timeout: Duration::from_secs(5),
         hook_timeout: Duration::from_secs(5),
         escalation: Escalation::ShutdownRegistry,
+        restart: None,
+        ready_in_backoff: false,
     };
 
     /// Sets `start_timeout`.
@@ -89,6 +165,38 @@ impl ServiceOptions {
     #[must_use]
     pub const fn escalation(mut self, escalation: Escalation) -> Self {
         self.escalation = escalation;
+        self
+    }
+
+    /// Restarts the service with its dependents when one of its tasks fails past its own
+    /// policy, before the [`escalation`](Self::escalation) applies. See [`ServiceRestart`].
+    ///
+    /// ```
+    /// use lifecycle_core::{Escalation, ServiceOptions, ServiceRestart};
+    /// // Restart up to 3 times a minute; then stop it and its dependents, the rest runs on.
+    /// const OPTS: ServiceOptions = ServiceOptions::DEFAULT
+    ///     .restart(ServiceRestart::DEFAULT)
+    ///     .escalation(Escalation::StopDependents);
+    /// # let _ = OPTS;
+    /// ```
+    #[must_use]
+    pub const fn restart(mut self, policy: ServiceRestart) -> Self {
+        self.restart = Some(policy);
+        self
+    }
+
+    /// Whether the service stays ready while all its tasks wait in a restart backoff
+    /// (default `false`).
+    ///
+    /// ```
+    /// use lifecycle_core::ServiceOptions;
+    /// // A best-effort exporter: its backoff must not take the pod out of rotation.
+    /// const OPTS: ServiceOptions = ServiceOptions::DEFAULT.ready_in_backoff(true);
+    /// assert!(OPTS.ready_in_backoff);
+    /// ```
+    #[must_use]
+    pub const fn ready_in_backoff(mut self, ready: bool) -> Self {
+        self.ready_in_backoff = ready;
         self
     }
 }
@@ -168,6 +276,11 @@ pub trait Service: Send + Sync + Sized + 'static {
     const HAS_STOP_HOOK: bool = true;
     /// `false` if `health` is the default (always healthy).
     const HAS_HEALTH_CHECK: bool = true;
+    /// `true` if the service has an [`on_reload`](Self::on_reload). Unlike the other hooks,
+    /// reload is opt-in: the default is `false`, and a hand-written `on_reload` is called
+    /// only when this is set (the derive sets it for an `#[on_reload]` method), so the reload
+    /// report lists only services that actually reload.
+    const HAS_RELOAD_HOOK: bool = false;
 
     /// The name the registry gives this service: [`NAME`](Self::NAME) by default. Generic
     /// services override it to include their type arguments (`Scheduler<Daily>`), so two
@@ -181,14 +294,45 @@ pub trait Service: Send + Sync + Sized + 'static {
         Vec::new()
     }
 
-    /// Runs once before any task is spawned. A dropped `on_start` (rollback) gets no `on_stop`:
-    /// clean up after yourself if cancelled.
+    /// Runs once per incarnation, before any task is spawned. A dropped `on_start` (rollback)
+    /// gets no `on_stop`: clean up after yourself if cancelled.
+    ///
+    /// Must be re-runnable: an administrative restart
+    /// ([`RegistryHandle::restart`](crate::RegistryHandle::restart)) or a service-level
+    /// restart policy runs `on_stop` and then `on_start` again on the same value (dependents
+    /// hold it behind `Arc`), so reset what the previous incarnation left.
     fn on_start(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
         std::future::ready(Ok(()))
     }
 
     /// Runs once after every task ended (or was aborted).
     fn on_stop(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
+        std::future::ready(Ok(()))
+    }
+
+    /// Re-reads configuration without a restart: called for every Running service that has
+    /// it ([`HAS_RELOAD_HOOK`](Self::HAS_RELOAD_HOOK)) by
+    /// [`RegistryHandle::reload`](crate::RegistryHandle::reload) and on SIGHUP in
+    /// `run_until_signal`, in dependency order (a service reloads after its dependencies),
+    /// independent ones concurrently, each bounded by `hook_timeout`. An error is reported
+    /// and stops nothing; a service that cannot go on calls
+    /// [`Shutdown::current`](crate::Shutdown::current)`()` and requests a stop itself.
+    ///
+    /// ```
+    /// use std::sync::{Arc, RwLock};
+    /// use lifecycle_core::{BoxError, Service};
+    /// struct Limits { max: RwLock<u32> }
+    /// impl Service for Limits {
+    ///     const NAME: &'static str = "Limits";
+    ///     const HAS_RELOAD_HOOK: bool = true;
+    ///     async fn on_reload(&self) -> Result<(), BoxError> {
+    ///         let max = std::env::var("MAX").unwrap_or_else(|_| "10".into()).parse()?;
+    ///         *self.max.write().unwrap() = max;
+    ///         Ok(())
+    ///     }
+    /// }
+    /// ```
+    fn on_reload(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
         std::future::ready(Ok(()))
     }
 

@@ -9,7 +9,10 @@ use std::sync::atomic::{AtomicU8, Ordering};
 
 /// Where a service is in its lifecycle. Transitions only go forward:
 /// New → Starting → Running → Stopping → Stopped, and any non-terminal state → Failed
-/// (reached after cleanup). A service that was never started stays New.
+/// (reached after cleanup). A service that was never started stays New. The one exception is
+/// an administrative restart ([`RegistryHandle::restart`](crate::RegistryHandle::restart),
+/// a service-level restart policy): Stopped/Failed → Starting begins a new incarnation,
+/// through [`StateCell::restart`] only.
 ///
 /// ```
 /// use lifecycle_core::State;
@@ -64,6 +67,18 @@ impl State {
     }
 }
 
+impl State {
+    /// Whether a restart may move `self` to Starting: only from a terminal state.
+    ///
+    /// ```
+    /// use lifecycle_core::State;
+    /// assert!(State::Failed.can_restart() && !State::Running.can_restart());
+    /// ```
+    pub const fn can_restart(self) -> bool {
+        self.is_terminal()
+    }
+}
+
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(self, f)
@@ -96,6 +111,40 @@ impl StateCell {
     /// The current state.
     pub fn get(&self) -> State {
         State::from_u8(self.0.load(Ordering::Acquire))
+    }
+
+    /// The one backward move, for an administrative restart: Stopped or Failed → Starting
+    /// (a new incarnation of the service). Returns the previous state, or the current one if
+    /// it is not terminal. The registry's control task is its only caller, after the service's
+    /// stop finished; every other transition stays forward-only.
+    ///
+    /// ```
+    /// use lifecycle_core::{State, StateCell};
+    /// let cell = StateCell::new();
+    /// assert_eq!(cell.restart(), Err(State::New)); // never started: nothing to restart
+    /// for to in [State::Starting, State::Running, State::Stopping, State::Stopped] {
+    ///     cell.transition(to).unwrap();
+    /// }
+    /// assert_eq!(cell.restart(), Ok(State::Stopped));
+    /// assert_eq!(cell.get(), State::Starting);
+    /// ```
+    pub fn restart(&self) -> Result<State, State> {
+        let mut current = self.0.load(Ordering::Acquire);
+        loop {
+            let from = State::from_u8(current);
+            if !from.can_restart() {
+                return Err(from);
+            }
+            match self.0.compare_exchange_weak(
+                current,
+                State::Starting as u8,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            ) {
+                Ok(_) => return Ok(from),
+                Err(actual) => current = actual,
+            }
+        }
     }
 
     /// Moves to `to` if that is a legal transition from the current state.

@@ -137,3 +137,54 @@ fn the_stop_outcome_is_published_once_and_seen_by_all() {
         assert!(Arc::ptr_eq(&outcome.get().unwrap(), &winners[0]));
     });
 }
+
+/// An administrative restart (Stopped → Starting → Running) racing the abort path's
+/// Stopping → Stopped: the cell only ever moves backwards through `restart`, and the outcome
+/// is one of the two orders, never a mix.
+#[test]
+fn a_restart_racing_the_abort_path_ends_in_one_order() {
+    loom::model(|| {
+        let cell = Arc::new(StateCell::new());
+        for to in [
+            State::Starting,
+            State::Running,
+            State::Stopping,
+            State::Stopped,
+        ] {
+            cell.transition(to).unwrap();
+        }
+        let restarter = {
+            let cell = Arc::clone(&cell);
+            thread::spawn(move || {
+                let restarted = cell.restart().is_ok();
+                let running = cell.transition(State::Running).is_ok();
+                (restarted, running)
+            })
+        };
+        let aborter = {
+            let cell = Arc::clone(&cell);
+            thread::spawn(move || {
+                let stopping = cell.transition(State::Stopping).is_ok();
+                let stopped = cell.transition(State::Stopped).is_ok();
+                (stopping, stopped)
+            })
+        };
+        let (restarted, running) = restarter.join().unwrap();
+        let (_stopping, stopped) = aborter.join().unwrap();
+        assert!(
+            restarted,
+            "nothing else leaves Stopped, so the restart always wins it"
+        );
+        // Either the abort path's Stopped came last (from Starting, Running or Stopping), or
+        // it found the cell terminal or Running and the restart ran to Running.
+        let expected = if stopped {
+            State::Stopped
+        } else {
+            State::Running
+        };
+        assert_eq!(cell.get(), expected);
+        if !stopped {
+            assert!(running);
+        }
+    });
+}

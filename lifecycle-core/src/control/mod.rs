@@ -3,7 +3,14 @@
 //! the one shared outcome, so dropping a caller never cancels, repeats or restarts anything,
 //! and a stop requested from inside the registry's own tasks completes.
 
+pub(crate) mod admin;
 pub(crate) mod handover;
+mod policy;
+mod reason;
+pub(crate) mod reload;
+
+use reason::StopDuringStartup;
+pub use reason::StopReason;
 
 use std::sync::Arc;
 
@@ -20,9 +27,16 @@ use handover::StopAction;
 #[derive(Debug)]
 pub(crate) enum Command {
     /// Stop the registry; `skip_drain` ends a drain in progress at once (a second signal).
-    Stop { skip_drain: bool },
+    Stop {
+        skip_drain: bool,
+        reason: Option<StopReason>,
+    },
     /// A service failed past its policy (its failure is recorded on its node).
     Escalate(ServiceIndex),
+    /// Restart, stop or start one service with its dependents.
+    Admin(admin::AdminRequest),
+    /// Reload every service with an `on_reload` (`None`: nobody waits, as for SIGHUP).
+    Reload(Option<oneshot::Sender<reload::ReloadOutcome>>),
 }
 
 /// The registry-level phase, as handles read it.
@@ -57,6 +71,11 @@ impl Engine {
     /// Asks for a stop; returns at once. Before start-up, the registry is stopped right here
     /// (there is nothing to stop) and a later start starts nothing.
     pub(crate) fn request_stop(&self, skip_drain: bool) {
+        self.request_stop_because(skip_drain, None);
+    }
+
+    /// [`request_stop`](Self::request_stop) with the requester's reason (the first one wins).
+    pub(crate) fn request_stop_because(&self, skip_drain: bool, reason: Option<StopReason>) {
         match self.control.stop() {
             StopAction::StoppedBeforeStart => {
                 self.publish(RegistryStopReport {
@@ -64,10 +83,11 @@ impl Engine {
                     services: Vec::new(),
                     escalated: None,
                     aborted: false,
+                    reason,
                 });
             }
             StopAction::SendToControl => {
-                let _ = self.commands.send(Command::Stop { skip_drain });
+                let _ = self.commands.send(Command::Stop { skip_drain, reason });
             }
             StopAction::Nothing => {}
         }
@@ -127,10 +147,25 @@ struct Run<'e> {
     /// Every service stop in this run, in the order they finished.
     reports: Vec<StopReport>,
     escalated: Option<Arc<ServiceError>>,
+    /// The first reason given with a stop request.
+    reason: Option<StopReason>,
     /// Set when the registry stop was requested: its deadline and when it began.
     stopping: Option<(Instant, Instant)>,
     /// While draining: when the ordered stop begins.
     drain_until: Option<Instant>,
+    /// Administrative commands waiting for the one in progress.
+    queue: std::collections::VecDeque<admin::AdminRequest>,
+    /// The administrative transition in progress.
+    active: Option<admin::Active<'e>>,
+    /// Escalations that arrived during an administrative transition, applied after it.
+    deferred: Vec<ServiceIndex>,
+    /// Per service with a restart policy: its restarts so far.
+    restarts: std::collections::HashMap<ServiceIndex, policy::RestartHistory>,
+    /// The reload in progress.
+    reloading: Option<reload::Reloading<'e>>,
+    /// A reload was requested (requests coalesce until it begins), and who waits for it.
+    reload_requested: bool,
+    reload_waiters: Vec<oneshot::Sender<reload::ReloadOutcome>>,
 }
 
 impl<'e> Run<'e> {
@@ -140,8 +175,16 @@ impl<'e> Run<'e> {
             stops: StopScheduler::new(engine),
             reports: Vec::new(),
             escalated: None,
+            reason: None,
             stopping: None,
             drain_until: None,
+            queue: std::collections::VecDeque::new(),
+            active: None,
+            deferred: Vec::new(),
+            restarts: std::collections::HashMap::new(),
+            reloading: None,
+            reload_requested: false,
+            reload_waiters: Vec::new(),
         }
     }
 
@@ -163,13 +206,27 @@ impl<'e> Run<'e> {
             tokio::select! {
                 biased;
                 command = commands.recv() => match command {
-                    Some(Command::Stop { .. }) | None => {
-                        break ServiceError::new("registry", Phase::Cancelled, "stop requested during start-up".into());
+                    Some(Command::Stop { reason, .. }) => {
+                        self.reason.clone_from(&reason);
+                        break ServiceError::new("registry", Phase::Cancelled, Box::new(StopDuringStartup(reason)));
+                    }
+                    None => {
+                        break ServiceError::new("registry", Phase::Cancelled, Box::new(StopDuringStartup(None)));
                     }
                     Some(Command::Escalate(i)) => match engine.node(i).failure() {
                         Some(failure) => return Err(failure),
                         None => continue,
                     },
+                    Some(Command::Admin(request)) => {
+                        request.refuse();
+                        continue;
+                    }
+                    Some(Command::Reload(reply)) => {
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Err(admin::AdminError::NotRunning));
+                        }
+                        continue;
+                    }
                 },
                 () = cancel.cancelled() => {
                     break ServiceError::new("registry", Phase::Cancelled, "start-up cancelled".into());
@@ -184,8 +241,15 @@ impl<'e> Run<'e> {
                                     return Err(failure);
                                 }
                             }
-                            Command::Stop { .. } => {
-                                return Err(Arc::new(ServiceError::new("registry", Phase::Cancelled, "stop requested during start-up".into())));
+                            Command::Stop { reason, .. } => {
+                                self.reason.clone_from(&reason);
+                                return Err(Arc::new(ServiceError::new("registry", Phase::Cancelled, Box::new(StopDuringStartup(reason)))));
+                            }
+                            Command::Admin(request) => request.refuse(),
+                            Command::Reload(reply) => {
+                                if let Some(reply) = reply {
+                                    let _ = reply.send(Err(admin::AdminError::NotRunning));
+                                }
                             }
                         }
                     }
@@ -215,7 +279,7 @@ impl<'e> Run<'e> {
         engine.set_phase(crate::control::RegistryPhase::Stopping);
         self.stops
             .extend(0..engine.nodes.len() as ServiceIndex, deadline);
-        while let Some(report) = self.stops.next(deadline).await {
+        while let Some((_, report)) = self.stops.next(deadline).await {
             self.reports.push(report);
         }
         let reports = self.reports.clone();
@@ -224,6 +288,7 @@ impl<'e> Run<'e> {
             services: self.reports,
             escalated: None,
             aborted: false,
+            reason: self.reason,
         });
         engine.control.finish();
         reports
@@ -239,24 +304,57 @@ impl<'e> Run<'e> {
             );
             let drain_until = self.drain_until;
             let stops_idle = self.stops.is_idle();
+            let backoff_until = self.active.as_ref().and_then(admin::Active::backoff_until);
+            let Run {
+                stops,
+                active,
+                reloading,
+                ..
+            } = &mut self;
+            let start = active.as_mut().and_then(admin::Active::start_future);
+            let starting = start.is_some();
+            let is_reloading = reloading.is_some();
             let woke = tokio::select! {
                 biased;
                 command = commands.recv() => Woke::Command(command),
-                Some(report) = self.stops.next(deadline), if !stops_idle => Woke::Stopped(report),
+                Some((i, report)) = stops.next(deadline), if !stops_idle => Woke::Stopped(i, report),
+                result = admin::poll_start(start), if starting => Woke::Started(result),
+                () = reload::poll_reload(reloading.as_mut()), if is_reloading => Woke::Reloaded,
                 () = sleep_until_opt(drain_until), if drain_until.is_some() => Woke::DrainOver,
+                () = sleep_until_opt(backoff_until), if backoff_until.is_some() => Woke::BackoffOver,
             };
             match woke {
                 Woke::Command(Some(command)) => self.apply(command),
                 // Unreachable while the engine (which holds the sender) lives.
-                Woke::Command(None) => self.begin_stop(true),
-                Woke::Stopped(report) => self.reports.push(report),
+                Woke::Command(None) => self.begin_stop(true, None),
+                Woke::Stopped(i, report) => self.stopped(i, report),
+                Woke::Started(result) => self.op_started(result),
                 Woke::DrainOver => {
                     self.drain_until = None;
                     self.stop_everything();
                 }
+                Woke::BackoffOver => self.op_backoff_over(),
+                Woke::Reloaded => self.reload_finished(false),
             }
-            if self.stopping.is_some() && self.drain_until.is_none() && self.stops.all_done() {
+            self.advance();
+            if self.stopping.is_some()
+                && self.drain_until.is_none()
+                && self.active.is_none()
+                && self.reloading.is_none()
+                && self.stops.all_done()
+            {
                 break;
+            }
+        }
+        // Requests sent during the last stop (from an `on_stop`) still give their reason.
+        while let Ok(command) = commands.try_recv() {
+            match command {
+                Command::Stop { reason, .. } if self.reason.is_none() => self.reason = reason,
+                Command::Admin(request) => request.refuse(),
+                Command::Reload(Some(reply)) => {
+                    let _ = reply.send(Err(admin::AdminError::NotRunning));
+                }
+                _ => {}
             }
         }
         let began = self.stopping.map_or_else(Instant::now, |(_, began)| began);
@@ -266,19 +364,36 @@ impl<'e> Run<'e> {
             services: self.reports,
             escalated: self.escalated,
             aborted: false,
+            reason: self.reason,
         });
     }
 
     fn apply(&mut self, command: Command) {
         match command {
-            Command::Stop { skip_drain } => self.begin_stop(skip_drain),
+            Command::Stop { skip_drain, reason } => {
+                // A registry stop wins over administration: nothing restarts afterwards.
+                self.interrupt_admin();
+                self.reload_finished(true);
+                self.refuse_reloads();
+                self.begin_stop(skip_drain, reason);
+            }
+            // One transition at a time: an escalation waits for the one in progress.
+            Command::Escalate(i) if self.active.is_some() || self.reloading.is_some() => {
+                self.deferred.push(i);
+            }
             Command::Escalate(i) => self.escalate(i),
+            Command::Admin(request) if self.stopping.is_some() => request.refuse(),
+            Command::Admin(request) => self.queue.push_back(request),
+            Command::Reload(reply) => self.request_reload(reply),
         }
     }
 
     /// A stop request: drain first (readiness off), then the ordered stop.
-    fn begin_stop(&mut self, skip_drain: bool) {
+    fn begin_stop(&mut self, skip_drain: bool, reason: Option<StopReason>) {
         let engine = self.engine;
+        if self.reason.is_none() {
+            self.reason = reason;
+        }
         if self.stopping.is_none() {
             let now = Instant::now();
             self.stopping = Some((deadline_after(now, engine.shutdown_timeout), now));
@@ -319,11 +434,18 @@ impl<'e> Run<'e> {
             // Already stopping: the failure is in that service's report.
             return;
         }
+        if node.failure().is_none() {
+            // The incarnation that failed was restarted meanwhile.
+            return;
+        }
+        if self.restart_by_policy(i) {
+            return;
+        }
         match node.options.escalation {
             Escalation::ShutdownRegistry => {
                 self.escalated = node.failure();
                 tracing::error!(service = %node.name, "escalation: shutting the registry down");
-                self.begin_stop(true);
+                self.begin_stop(true, None);
             }
             Escalation::StopDependents => {
                 let set = engine.graph.dependents_closure(i);
@@ -342,8 +464,11 @@ impl<'e> Run<'e> {
 /// What woke the control task.
 enum Woke {
     Command(Option<Command>),
-    Stopped(StopReport),
+    Stopped(ServiceIndex, StopReport),
+    Started(Result<(), Arc<ServiceError>>),
     DrainOver,
+    BackoffOver,
+    Reloaded,
 }
 
 /// Sleeps until `at`; pending forever for `None` (the branch is disabled then anyway).

@@ -14,6 +14,8 @@ pub(crate) trait ErasedService: Send + Sync + 'static {
     fn has_start_hook(&self) -> bool;
     fn has_stop_hook(&self) -> bool;
     fn has_health_check(&self) -> bool;
+    fn has_reload_hook(&self) -> bool;
+    fn reload_hook(&self) -> BoxFuture<'_, Result<(), BoxError>>;
     fn start_hook(&self) -> BoxFuture<'_, Result<(), BoxError>>;
     fn stop_hook(&self) -> BoxFuture<'_, Result<(), BoxError>>;
     fn health_check(&self) -> BoxFuture<'_, Health>;
@@ -30,6 +32,12 @@ impl<S: Service> ErasedService for S {
     }
     fn has_health_check(&self) -> bool {
         S::HAS_HEALTH_CHECK
+    }
+    fn has_reload_hook(&self) -> bool {
+        S::HAS_RELOAD_HOOK
+    }
+    fn reload_hook(&self) -> BoxFuture<'_, Result<(), BoxError>> {
+        Box::pin(self.on_reload())
     }
     fn start_hook(&self) -> BoxFuture<'_, Result<(), BoxError>> {
         Box::pin(self.on_start())

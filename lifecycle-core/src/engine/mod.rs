@@ -57,6 +57,8 @@ pub(crate) struct TaskEntry {
     pub(crate) abort: AbortHandle,
     /// For a blocking task: set while one of its runs is on the blocking pool.
     pub(crate) blocking: Option<Arc<std::sync::atomic::AtomicBool>>,
+    /// Its status once it changed (failed, backed off, ended); `None`: running, no failure.
+    pub(crate) record: Option<Box<crate::task::TaskRecord>>,
 }
 
 /// A service's options as the engine keeps them: 8-byte durations (a node per service).
@@ -65,6 +67,9 @@ pub(crate) struct NodeOptions {
     stop_timeout: Nanos,
     hook_timeout: Nanos,
     pub(crate) escalation: Escalation,
+    pub(crate) ready_in_backoff: bool,
+    /// Boxed: most services have none, and a node is per service.
+    pub(crate) restart: Option<Box<crate::ServiceRestart>>,
 }
 
 impl NodeOptions {
@@ -75,6 +80,8 @@ impl NodeOptions {
             stop_timeout: Nanos::new(options.stop_timeout),
             hook_timeout: Nanos::new(options.hook_timeout),
             escalation: options.escalation,
+            ready_in_backoff: options.ready_in_backoff,
+            restart: options.restart.map(Box::new),
         }
     }
 
@@ -106,7 +113,9 @@ pub(crate) struct Node {
     pub(crate) service: Arc<dyn ErasedService>,
     pub(crate) options: NodeOptions,
     pub(crate) state: StateCell,
-    pub(crate) token: CancellationToken,
+    /// This incarnation's token: replaced (never un-cancelled) when the service restarts;
+    /// a task's [`Shutdown`](crate::Shutdown) holds the one it was spawned with.
+    token: Mutex<CancellationToken>,
     pub(crate) tracker: TaskTracker,
     /// Inline for the usual one task: no allocation per service.
     pub(crate) tasks: Mutex<smallvec::SmallVec<[TaskEntry; 1]>>,
@@ -126,12 +135,42 @@ impl Node {
             service,
             options: NodeOptions::new(options),
             state: StateCell::new(),
-            token: CancellationToken::new(),
+            token: Mutex::new(CancellationToken::new()),
             tracker: TaskTracker::new(),
             tasks: Mutex::new(smallvec::SmallVec::new()),
             children: crate::task::ChildTree::default(),
             failures: Mutex::new(Failures::default()),
         }
+    }
+
+    /// This incarnation's token.
+    pub(crate) fn token(&self) -> CancellationToken {
+        lock(&self.token).clone()
+    }
+
+    /// Cancels this incarnation's token: its tasks see their service stopping.
+    pub(crate) fn cancel(&self) {
+        lock(&self.token).cancel();
+    }
+
+    /// A new incarnation, before a restart's `on_start`: a fresh token (cancelled at once if
+    /// the registry was aborted meanwhile), the tracker reopened, the previous incarnation's
+    /// task entries, children and failures dropped. Only the control task calls it, for a
+    /// service whose stop has finished.
+    pub(crate) fn renew(&self, aborted: &std::sync::atomic::AtomicBool) {
+        {
+            let mut token = lock(&self.token);
+            *token = CancellationToken::new();
+            // Under the token's lock: `abort_all` sets the flag first, then cancels each
+            // token under this lock, so either it cancels the new token or the flag is seen.
+            if aborted.load(Ordering::SeqCst) {
+                token.cancel();
+            }
+        }
+        self.tracker.reopen();
+        lock(&self.tasks).clear();
+        self.children.reset();
+        *lock(&self.failures) = Failures::default();
     }
 
     /// Requests abort of every task and child task; returns the names of tasks not yet finished.
@@ -154,6 +193,27 @@ impl Node {
 
     pub(crate) fn failure(&self) -> Option<Arc<ServiceError>> {
         lock(&self.failures).failed.clone()
+    }
+
+    /// Every task's status, in spawn order.
+    pub(crate) fn task_statuses(&self) -> Vec<crate::task::TaskStatus> {
+        lock(&self.tasks)
+            .iter()
+            .map(|e| {
+                crate::task::TaskRecord::status(
+                    e.record.as_deref(),
+                    e.spec.name,
+                    e.abort.is_finished(),
+                )
+            })
+            .collect()
+    }
+
+    /// Updates one task's status (cold path: a failure, a backoff, an end).
+    pub(crate) fn update_task(&self, task: u32, f: impl FnOnce(&mut crate::task::TaskRecord)) {
+        if let Some(entry) = lock(&self.tasks).get_mut(task as usize) {
+            f(entry.record.get_or_insert_with(Default::default));
+        }
     }
 }
 
@@ -331,6 +391,12 @@ pub(crate) struct Engine {
     /// Background tasks whose supervisor loop is still running.
     live_tasks: std::sync::atomic::AtomicUsize,
     pub(crate) stop_when_idle: bool,
+    /// Set first thing by [`abort_all`](Self::abort_all): a restart racing it cancels the
+    /// token it creates.
+    pub(crate) aborted: std::sync::atomic::AtomicBool,
+    /// Set by the control task while a restart, stop or start of a set runs: its tasks
+    /// ending then does not make a `stop_when_idle` registry idle.
+    pub(crate) administering: std::sync::atomic::AtomicBool,
 }
 
 /// Counts a background task as live from its spawn until it is dropped (it returned, or was
@@ -365,6 +431,8 @@ impl Engine {
             startup: Mutex::new(None),
             live_tasks: std::sync::atomic::AtomicUsize::new(0),
             stop_when_idle: options.stop_when_idle,
+            aborted: std::sync::atomic::AtomicBool::new(false),
+            administering: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -377,6 +445,7 @@ impl Engine {
     pub(crate) fn maybe_idle(&self) {
         if self.stop_when_idle
             && self.phase() == RegistryPhase::Running
+            && !self.administering.load(Ordering::Acquire)
             && self.live_tasks.load(Ordering::Acquire) == 0
         {
             tracing::info!("every task finished: stopping the registry");
@@ -427,7 +496,12 @@ impl Engine {
 
     /// A task failed past its policy: record the failure (the task's own error as the source)
     /// and hand the service to the control task. Never awaits anything (the caller is a task).
-    pub(crate) fn escalate(&self, index: ServiceIndex, task: &'static str, error: BoxError) {
+    pub(crate) fn escalate(
+        &self,
+        index: ServiceIndex,
+        task: &'static str,
+        error: BoxError,
+    ) -> Option<Arc<ServiceError>> {
         let node = self.node(index);
         tracing::error!(service = %node.name, task, error = %error, "task failed past its restart policy");
         let failure = ServiceError::new(
@@ -438,12 +512,13 @@ impl Engine {
                 source: error,
             }),
         );
+        let failure = Arc::new(failure);
         {
             let mut failures = lock(&node.failures);
-            if failures.failed.is_some() {
-                return;
+            if let Some(first) = &failures.failed {
+                return Some(Arc::clone(first));
             }
-            failures.failed = Some(Arc::new(failure));
+            failures.failed = Some(Arc::clone(&failure));
         }
         self.emit_service(
             index,
@@ -453,6 +528,7 @@ impl Engine {
             },
         );
         let _ = self.commands.send(Command::Escalate(index));
+        Some(failure)
     }
 
     /// A task failed while its service was stopping: not restarted, listed in the report.
@@ -461,25 +537,27 @@ impl Engine {
         index: ServiceIndex,
         task: &'static str,
         error: BoxError,
-    ) {
+    ) -> Arc<ServiceError> {
         let node = self.node(index);
-        let failure = ServiceError::new(
+        let failure = Arc::new(ServiceError::new(
             node.name.to_string(),
             Phase::Stop,
             Box::new(TaskError {
                 task,
                 source: error,
             }),
-        );
-        lock(&node.failures).during_stop.push(Arc::new(failure));
+        ));
+        lock(&node.failures).during_stop.push(Arc::clone(&failure));
+        failure
     }
 
     /// The RAII path: cancel every token and request abort of every task, from any thread.
     /// Hooks do not run. Logs what is still running. Publishes an aborted report if none.
     pub(crate) fn abort_all(&self, why: &str) {
         let mut still_running = Vec::new();
+        self.aborted.store(true, Ordering::SeqCst);
         for (i, node) in self.nodes.iter().enumerate() {
-            node.token.cancel();
+            node.cancel();
             still_running.extend(
                 node.abort_tasks()
                     .into_iter()

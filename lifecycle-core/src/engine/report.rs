@@ -69,6 +69,9 @@ pub struct RegistryStopReport {
     pub escalated: Option<Arc<ServiceError>>,
     /// The registry was aborted (guard dropped, second signal): hooks skipped, no graceful stop.
     pub aborted: bool,
+    /// Why the stop was requested, when the requester said so
+    /// ([`Shutdown::request_stop_because`](crate::Shutdown::request_stop_because)).
+    pub reason: Option<crate::StopReason>,
 }
 
 impl RegistryStopReport {
@@ -90,6 +93,7 @@ impl RegistryStopReport {
             services: Vec::new(),
             escalated: None,
             aborted: true,
+            reason: None,
         }
     }
 

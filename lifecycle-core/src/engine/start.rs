@@ -74,6 +74,100 @@ impl Engine {
         Ok(())
     }
 
+    /// Starts `members` (a set whose dependencies outside it are Running) in dependency order,
+    /// independent ones concurrently, each as a new incarnation (fresh token, tracker
+    /// reopened, previous tasks and failures dropped; Stopped/Failed → Starting). Returns each
+    /// started service's timing (from the beginning of this start), and the first failure
+    /// (that service is then Failed; the caller rolls back). Dropping the future drops the
+    /// hooks in flight, as a cancelled start-up does.
+    pub(crate) async fn start_members(
+        self: &Arc<Self>,
+        members: Vec<ServiceIndex>,
+        started: Arc<std::sync::Mutex<Vec<ServiceTiming>>>,
+    ) -> Result<(), Arc<ServiceError>> {
+        let began = Instant::now();
+        let n = self.nodes.len();
+        let mut member = vec![false; n];
+        for &i in &members {
+            member[i as usize] = true;
+        }
+        // Non-members never reach zero: `mark_running` decrements every dependent.
+        let mut waiting_on: Vec<u32> = (0..n as ServiceIndex)
+            .map(|i| {
+                if member[i as usize] {
+                    self.graph
+                        .deps(i)
+                        .iter()
+                        .filter(|&&d| member[d as usize])
+                        .count() as u32
+                } else {
+                    u32::MAX
+                }
+            })
+            .collect();
+        let mut ready: Vec<ServiceIndex> = members
+            .iter()
+            .copied()
+            .filter(|&i| waiting_on[i as usize] == 0)
+            .rev()
+            .collect();
+        let mut since: Vec<Instant> = vec![began; n];
+        let mut in_flight = FuturesUnordered::new();
+        loop {
+            let now = Instant::now();
+            while let Some(i) = ready.pop() {
+                self.begin_incarnation(i);
+                since[i as usize] = now;
+                if self.node(i).service.has_start_hook() {
+                    in_flight.push(self.run_start_hook(i));
+                } else {
+                    self.mark_running(i, &mut waiting_on, &mut ready)?;
+                    lock(&started).push(self.timing(i, began, now, now));
+                }
+            }
+            let Some((i, result)) = tokio::task::unconstrained(in_flight.next()).await else {
+                return Ok(());
+            };
+            match result {
+                Ok(()) => {
+                    self.mark_running(i, &mut waiting_on, &mut ready)?;
+                    lock(&started).push(self.timing(i, began, since[i as usize], Instant::now()));
+                }
+                Err((phase, source)) => return Err(self.start_failed(i, phase, source)),
+            }
+        }
+    }
+
+    fn timing(&self, i: ServiceIndex, began: Instant, from: Instant, to: Instant) -> ServiceTiming {
+        ServiceTiming {
+            service: self.node(i).name.clone(),
+            began_after: from - began,
+            duration: to - from,
+        }
+    }
+
+    /// A new incarnation of a stopped (or never started) service, entering Starting.
+    fn begin_incarnation(&self, i: ServiceIndex) {
+        let node = self.node(i);
+        node.renew(&self.aborted);
+        match node.state.restart() {
+            Ok(from) => {
+                tracing::info!(service = %node.name, %from, "restarting");
+                self.emit_service(
+                    i,
+                    crate::Event::State {
+                        service: i,
+                        from,
+                        to: State::Starting,
+                    },
+                );
+            }
+            Err(_) => {
+                self.set_state(i, State::Starting);
+            }
+        }
+    }
+
     /// Marks a service Failed in start: the error is kept (as the service's failure too).
     fn start_failed(&self, i: ServiceIndex, phase: Phase, source: BoxError) -> Arc<ServiceError> {
         let node = self.node(i);
@@ -86,12 +180,16 @@ impl Engine {
 
     /// The hook of one service, bounded by its start timeout, panics caught. One future type
     /// for every service, so `FuturesUnordered` holds them without boxing the scheduler.
-    async fn run_start_hook(
-        &self,
+    pub(crate) async fn run_start_hook(
+        self: &Arc<Self>,
         i: ServiceIndex,
     ) -> (ServiceIndex, Result<(), (Phase, BoxError)>) {
         let node = self.node(i);
-        let hook = AssertUnwindSafe(node.service.start_hook()).catch_unwind();
+        let current = crate::Shutdown::new(Arc::clone(self), i);
+        let hook = crate::task::CURRENT.scope(
+            current,
+            AssertUnwindSafe(node.service.start_hook()).catch_unwind(),
+        );
         let span = tracing::info_span!("start", service = %node.name);
         let outcome = match node.options.start_timeout() {
             Some(limit) => match tokio::time::timeout(limit, hook).instrument(span).await {
@@ -125,13 +223,13 @@ impl Engine {
             Arc::clone(&node.service).spawn_all(&mut spawner);
         }));
         if let Err(panic) = spawned {
-            node.token.cancel();
+            node.cancel();
             node.abort_tasks();
             let panicked = Box::new(Panicked::from_payload(&*panic));
             return Err(self.start_failed(i, Phase::StartPanic, panicked));
         }
         if let Some(invalid) = spawner.into_invalid() {
-            node.token.cancel();
+            node.cancel();
             node.abort_tasks();
             return Err(self.start_failed(i, Phase::Start, Box::new(invalid)));
         }

@@ -119,6 +119,23 @@ impl<'e> StopScheduler<'e> {
         self.done.iter().all(|&d| d)
     }
 
+    /// Whether every service of `set` has been stopped (or had nothing to stop).
+    pub(crate) fn members_done(&self, set: &[ServiceIndex]) -> bool {
+        set.iter().all(|&i| self.done[i as usize])
+    }
+
+    /// Forgets `set` (stopped services about to start again), so a later stop stops them
+    /// again. Every member must be done; the rest stays closed under "depends on" for what
+    /// matters: no member still stopping waits on a forgotten one (those were done).
+    pub(crate) fn forget(&mut self, set: &[ServiceIndex]) {
+        for &i in set {
+            debug_assert!(self.done[i as usize] || !self.member[i as usize]);
+            self.member[i as usize] = false;
+            self.done[i as usize] = false;
+            self.waiting_on[i as usize] = 0;
+        }
+    }
+
     /// Adds `set` (closed under "depends on": every dependent of a member is a member) to the
     /// services being stopped; each stops within `registry_deadline` at the latest.
     /// Returns the services that finished at once (no report: never started, or terminal).
@@ -163,7 +180,7 @@ impl<'e> StopScheduler<'e> {
                 continue;
             }
             engine.set_state(i, State::Stopping);
-            node.token.cancel();
+            node.cancel();
             node.tracker.close();
             let grace_until =
                 deadline_after(now, node.options.stop_timeout()).min(registry_deadline);
@@ -193,7 +210,10 @@ impl<'e> StopScheduler<'e> {
     }
 
     /// The next service to finish stopping; `None` when nothing is in flight.
-    pub(crate) async fn next(&mut self, registry_deadline: Instant) -> Option<StopReport> {
+    pub(crate) async fn next(
+        &mut self,
+        registry_deadline: Instant,
+    ) -> Option<(ServiceIndex, StopReport)> {
         loop {
             let Self {
                 in_flight,
@@ -224,7 +244,7 @@ impl<'e> StopScheduler<'e> {
             if self.in_flight.is_empty() {
                 self.deadlines.clear();
             }
-            return Some(report);
+            return Some((i, report));
         }
     }
 }
@@ -232,7 +252,7 @@ impl<'e> StopScheduler<'e> {
 impl Engine {
     /// One service's stop. It was cancelled at `began`; its tasks get until `grace` fires.
     async fn stop_service(
-        &self,
+        self: &Arc<Self>,
         i: ServiceIndex,
         began: Instant,
         grace: CancellationToken,
@@ -350,7 +370,11 @@ impl Engine {
         report
     }
 
-    async fn run_stop_hook(&self, i: ServiceIndex, until: Instant) -> Result<(), ServiceError> {
+    async fn run_stop_hook(
+        self: &Arc<Self>,
+        i: ServiceIndex,
+        until: Instant,
+    ) -> Result<(), ServiceError> {
         let node = self.node(i);
         let now = Instant::now();
         let error = |source| ServiceError::new(node.name.to_string(), Phase::Stop, source);
@@ -359,7 +383,11 @@ impl Engine {
                 "skipped: the registry's shutdown deadline had passed".into(),
             ));
         }
-        let hook = AssertUnwindSafe(node.service.stop_hook()).catch_unwind();
+        let current = crate::Shutdown::new(Arc::clone(self), i);
+        let hook = crate::task::CURRENT.scope(
+            current,
+            AssertUnwindSafe(node.service.stop_hook()).catch_unwind(),
+        );
         match timeout_at(until, hook).await {
             Ok(Ok(Ok(()))) => Ok(()),
             Ok(Ok(Err(e))) => Err(error(e)),

@@ -9,9 +9,12 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::future::join_all;
 
-use crate::control::RegistryPhase;
+use crate::control::admin::AdminRequest;
+use crate::control::{Command, RegistryPhase};
 use crate::engine::{Engine, StartupReport};
 use crate::events::{Event, ServiceIndex};
+use crate::task::{TaskState, TaskStatus};
+use crate::{AdminAction, AdminError, AdminReport, ReloadReport, ServiceRef};
 use crate::{Health, HealthReport, RegistryStopReport, RunError, ServiceHealth, ServiceId, State};
 
 /// A cloneable handle to a registry: stop it, watch it, check its health. Usable before
@@ -85,6 +88,203 @@ impl RegistryHandle {
     /// Requests a graceful stop and returns at once; [`wait`](Self::wait) for its outcome.
     pub fn request_stop(&self) {
         self.engine.request_stop(false);
+    }
+
+    /// Like [`request_stop`](Self::request_stop), with a reason: the first reason given is in
+    /// the stop report ([`RegistryStopReport::reason`]).
+    ///
+    /// ```
+    /// # async fn f(handle: lifecycle_core::RegistryHandle) {
+    /// handle.request_stop_because("maintenance window");
+    /// let report = handle.stop().await;
+    /// assert_eq!(report.reason.as_ref().unwrap().reason.to_string(), "maintenance window");
+    /// # }
+    /// ```
+    pub fn request_stop_because(&self, reason: impl Into<crate::BoxError>) {
+        let reason = crate::StopReason::new(None, reason.into());
+        self.engine.request_stop_because(false, Some(reason));
+    }
+
+    /// Restarts one service with everything that depends on it, transitively, while the rest
+    /// keeps running: its dependents stop first (reverse dependency order, each within its own
+    /// `stop_timeout`, the set within `shutdown_timeout`), then the set starts again in
+    /// dependency order, independent services concurrently, each within its `start_timeout`.
+    /// A stopped dependency of the service is started first. If a start fails, the started
+    /// part of the set is stopped again (rolled back) and [`AdminError::Failed`] carries the
+    /// error and the report; nothing else is touched. The failure does not escalate: the
+    /// failed service stays Failed (liveness reports it) and the caller decides.
+    ///
+    /// The service object is reused (its dependents hold it behind `Arc`): `on_start` runs
+    /// again on the same value, so it must be re-runnable (reset what the previous
+    /// incarnation left). Each incarnation gets a fresh [`Shutdown`](crate::Shutdown) token
+    /// and fresh tasks.
+    ///
+    /// Commands queue in the registry's control task and never interleave; dropping this
+    /// future cancels nothing. A registry stop arriving first wins
+    /// ([`AdminError::Interrupted`]): nothing restarts afterwards. Unknown names and ids of
+    /// another registry are [`AdminError::UnknownService`]; before start-up finished or once
+    /// a stop was requested, [`AdminError::NotRunning`].
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use lifecycle_core::{DynRegistry, Service};
+    /// # struct Db;
+    /// # impl Service for Db { const NAME: &'static str = "Db"; }
+    /// # struct Api;
+    /// # impl Service for Api { const NAME: &'static str = "Api"; }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut registry = DynRegistry::new();
+    /// let db = registry.add(Arc::new(Db));
+    /// let api = registry.add(Arc::new(Api));
+    /// registry.depends_on(api, db)?;
+    /// let running = registry.build()?.start().await?;
+    /// let report = running.handle().restart(db).await?;
+    /// assert_eq!(report.stop_order(), ["Api", "Db"]);
+    /// assert_eq!(report.start_order(), ["Db", "Api"]);
+    /// # running.stop().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn restart(
+        &self,
+        service: impl Into<ServiceRef>,
+    ) -> Result<Arc<AdminReport>, AdminError> {
+        self.admin(AdminAction::Restart, service.into()).await
+    }
+
+    /// Stops one service and everything that depends on it, transitively (reverse dependency
+    /// order, as in [`restart`](Self::restart)); the rest keeps running. Stopping a service
+    /// that is already stopped is `Ok` (its report lists no stop). The registry's final
+    /// [`RegistryStopReport`] does not list services stopped this way: their reports are here.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use lifecycle_core::{DynRegistry, Service, State};
+    /// # struct Db;
+    /// # impl Service for Db { const NAME: &'static str = "Db"; }
+    /// # struct Api;
+    /// # impl Service for Api { const NAME: &'static str = "Api"; }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut registry = DynRegistry::new();
+    /// let db = registry.add(Arc::new(Db));
+    /// let api = registry.add(Arc::new(Api));
+    /// registry.depends_on(api, db)?;
+    /// let running = registry.build()?.start().await?;
+    /// let handle = running.handle();
+    /// assert_eq!(handle.stop_service("Db").await?.stop_order(), ["Api", "Db"]);
+    /// assert_eq!(handle.state(api.index()), Some(State::Stopped));
+    /// assert_eq!(handle.start_service("Db").await?.start_order(), ["Db", "Api"]);
+    /// # running.stop().await;
+    /// # Ok(()) }
+    /// ```
+    pub async fn stop_service(
+        &self,
+        service: impl Into<ServiceRef>,
+    ) -> Result<Arc<AdminReport>, AdminError> {
+        self.admin(AdminAction::Stop, service.into()).await
+    }
+
+    /// Starts again a service stopped by [`stop_service`](Self::stop_service) (or failed):
+    /// first its stopped transitive dependencies, then the service, then its stopped
+    /// transitive dependents, in dependency order; a dependent whose other dependency is
+    /// still stopped stays stopped (listed in [`AdminReport::not_started`]). Starting a
+    /// running service starts only its stopped dependents. Rolls back like
+    /// [`restart`](Self::restart). See [`stop_service`](Self::stop_service) for an example.
+    pub async fn start_service(
+        &self,
+        service: impl Into<ServiceRef>,
+    ) -> Result<Arc<AdminReport>, AdminError> {
+        self.admin(AdminAction::Start, service.into()).await
+    }
+
+    /// Reloads every Running service that has an `on_reload` hook
+    /// ([`Service::on_reload`](crate::Service::on_reload)): in dependency order (a service
+    /// after its dependencies), independent ones concurrently, each bounded by its
+    /// `hook_timeout`. Errors are reported per service and stop nothing. Runs in the control
+    /// task, never interleaved with a restart; requests that arrive while one waits share it.
+    /// `run_until_signal` calls it on SIGHUP.
+    ///
+    /// ```
+    /// # async fn f(handle: lifecycle_core::RegistryHandle) -> Result<(), lifecycle_core::AdminError> {
+    /// let report = handle.reload().await?;
+    /// assert!(report.is_clean());
+    /// # Ok(()) }
+    /// ```
+    pub async fn reload(&self) -> Result<Arc<ReloadReport>, AdminError> {
+        if self.engine.phase() != RegistryPhase::Running {
+            return Err(AdminError::NotRunning);
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.engine
+            .commands
+            .send(Command::Reload(Some(reply)))
+            .map_err(|_| AdminError::NotRunning)?;
+        answer.await.unwrap_or(Err(AdminError::NotRunning))
+    }
+
+    /// Each background task of `service`: its name, whether it runs, waits in a restart
+    /// backoff (until when), finished or failed, its restart count and its last error, for
+    /// the service's current incarnation. Also in [`health`](Self::health).
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// # use std::time::Duration;
+    /// # use lifecycle_core::{DynRegistry, Service, TaskSpawner, TaskSpec, task::TaskState};
+    /// # struct Poller;
+    /// # impl Service for Poller {
+    /// #     const NAME: &'static str = "Poller";
+    /// #     fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>) {
+    /// #         tasks.spawn(TaskSpec::periodic("poll", Duration::from_secs(30)), |_| async {});
+    /// #     }
+    /// # }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let mut registry = DynRegistry::new();
+    /// # registry.add(Arc::new(Poller));
+    /// let running = registry.build()?.start().await?;
+    /// let tasks = running.handle().tasks("Poller")?;
+    /// assert_eq!((tasks[0].name, tasks[0].state), ("poll", TaskState::Running));
+    /// # running.stop().await;
+    /// # Ok(()) }
+    /// ```
+    pub fn tasks(&self, service: impl Into<ServiceRef>) -> Result<Vec<TaskStatus>, AdminError> {
+        let index = self.engine.resolve(&service.into(), self.registry)?;
+        Ok(self.engine.node(index).task_statuses())
+    }
+
+    /// Requests a [`reload`](Self::reload) and returns at once (what SIGHUP does). Ignored
+    /// unless the registry is running.
+    ///
+    /// ```
+    /// # fn on_config_changed(handle: &lifecycle_core::RegistryHandle) {
+    /// handle.request_reload(); // from a file watcher: the control task runs it
+    /// # }
+    /// ```
+    pub fn request_reload(&self) {
+        if self.engine.phase() == RegistryPhase::Running {
+            let _ = self.engine.commands.send(Command::Reload(None));
+        }
+    }
+
+    async fn admin(
+        &self,
+        action: AdminAction,
+        service: ServiceRef,
+    ) -> Result<Arc<AdminReport>, AdminError> {
+        let target = self.engine.resolve(&service, self.registry)?;
+        if self.engine.phase() != RegistryPhase::Running {
+            return Err(AdminError::NotRunning);
+        }
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let request = AdminRequest {
+            action,
+            target,
+            reply: Some(reply),
+            backoff: std::time::Duration::ZERO,
+        };
+        self.engine
+            .commands
+            .send(Command::Admin(request))
+            .map_err(|_| AdminError::NotRunning)?;
+        answer.await.unwrap_or(Err(AdminError::NotRunning))
     }
 
     /// Completes when the registry has stopped, whoever stopped it: `Ok` for a clean stop,
@@ -198,10 +398,24 @@ impl RegistryHandle {
                     }
                 }
             };
+            let tasks = node.task_statuses();
+            // A service whose every live task waits in backoff does no work: not ready.
+            let stuck = !tasks.is_empty()
+                && tasks.iter().any(|t| t.state.is_alive())
+                && tasks
+                    .iter()
+                    .filter(|t| t.state.is_alive())
+                    .all(|t| matches!(t.state, TaskState::Backoff { .. }));
+            let health = if stuck && health.is_healthy() && !node.options.ready_in_backoff {
+                Health::unhealthy("every task is waiting in a restart backoff")
+            } else {
+                health
+            };
             ServiceHealth {
                 name: node.name.to_string(),
                 state,
                 health,
+                tasks,
             }
         });
         let mut report = HealthReport::from_services(join_all(checks).await);

@@ -10,9 +10,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::handle::outcome;
 use super::typed::{Built, Registry, Running};
-use crate::{RegistryStopReport, RunError};
+use crate::{RegistryHandle, RegistryStopReport, RunError};
 
 /// What asks the registry to stop: a user future (once) or SIGINT/SIGTERM (repeatedly).
+/// SIGHUP asks for a reload instead and never ends the wait.
 pub(crate) enum Trigger<F> {
     Once(Option<Pin<Box<F>>>),
     #[cfg(feature = "signal")]
@@ -24,8 +25,12 @@ impl<F: Future<Output = ()>> Trigger<F> {
         Trigger::Once(Some(Box::pin(future)))
     }
 
-    /// The next trigger; a one-shot future that already fired never fires again.
-    async fn next(&mut self) {
+    /// The next stop trigger; a one-shot future that already fired never fires again.
+    /// SIGHUP requests a reload of `handle`'s registry (once it runs) and waits on.
+    async fn next(&mut self, handle: &RegistryHandle) {
+        // Only SIGHUP uses the handle.
+        #[cfg(not(feature = "signal"))]
+        let _ = handle;
         match self {
             Trigger::Once(slot) => match slot {
                 Some(future) => {
@@ -35,10 +40,18 @@ impl<F: Future<Output = ()>> Trigger<F> {
                 None => std::future::pending().await,
             },
             #[cfg(feature = "signal")]
-            Trigger::Signals(signals) => {
-                signals.recv().await;
-                tracing::info!("signal received: stopping");
-            }
+            Trigger::Signals(signals) => loop {
+                match signals.recv().await {
+                    crate::signal::SignalKind::Stop => {
+                        tracing::info!("signal received: stopping");
+                        return;
+                    }
+                    crate::signal::SignalKind::Reload => {
+                        tracing::info!("SIGHUP received: reloading");
+                        handle.request_reload();
+                    }
+                }
+            },
         }
     }
 }
@@ -48,12 +61,13 @@ pub(crate) async fn run<R: Registry, F: Future<Output = ()>>(
     mut trigger: Trigger<F>,
 ) -> Result<Arc<RegistryStopReport>, RunError> {
     let cancel = CancellationToken::new();
+    let handle = built.handle();
     let start = built.start_until(&cancel);
     tokio::pin!(start);
     let running = loop {
         tokio::select! {
             result = &mut start => break result?,
-            () = trigger.next(), if !cancel.is_cancelled() => cancel.cancel(),
+            () = trigger.next(&handle), if !cancel.is_cancelled() => cancel.cancel(),
         }
     };
     run_started(running, trigger).await
@@ -67,13 +81,13 @@ pub(crate) async fn run_started<R: Registry, F: Future<Output = ()>>(
     let engine = Arc::clone(&handle.engine);
     // A stop requested by anyone (an escalation, a task) ends the wait too.
     tokio::select! {
-        () = trigger.next() => handle.request_stop(),
+        () = trigger.next(&handle) => handle.request_stop(),
         () = engine.draining.cancelled() => {}
     }
     loop {
         tokio::select! {
             report = engine.stopped() => return outcome(report),
-            () = trigger.next() => {
+            () = trigger.next(&handle) => {
                 if handle.is_draining() {
                     tracing::info!("second signal: skipping the drain");
                     engine.request_stop(true);

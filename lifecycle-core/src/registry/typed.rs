@@ -247,7 +247,8 @@ impl<R: Registry> Built<R> {
     /// Installs SIGINT/SIGTERM handlers (before start-up, so none is lost), starts, runs until
     /// a signal or until the registry stops by itself, then stops gracefully. A signal during
     /// start-up cancels it; a second signal skips the drain; a signal during the ordered stop
-    /// aborts everything (hooks skipped) and returns [`RunError::ForcedShutdown`].
+    /// aborts everything (hooks skipped) and returns [`RunError::ForcedShutdown`]. SIGHUP
+    /// reloads ([`RegistryHandle::reload`]) and never stops the registry.
     ///
     /// Exit-code convention: `Ok` (clean stop) → 0; any `Err` → non-zero.
     #[cfg(feature = "signal")]

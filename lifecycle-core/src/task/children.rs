@@ -462,6 +462,16 @@ struct TreeState {
 }
 
 impl ChildTree {
+    /// Forgets the whole tree (it was aborted at the service's stop) before a restart: new
+    /// roots hang under the new incarnation's token.
+    pub(crate) fn reset(&self) {
+        if let Some(state) = self.state.get() {
+            lock(&state.roots).clear();
+            *lock(&state.unnamed) = None;
+            lock(&state.failures).clear();
+        }
+    }
+
     fn state(&self) -> &TreeState {
         self.state.get_or_init(Box::default)
     }

@@ -6,6 +6,7 @@ mod children;
 mod policy;
 mod shutdown;
 mod spawner;
+mod status;
 mod supervisor;
 
 use std::time::Duration;
@@ -15,8 +16,15 @@ pub use children::{ChildError, ChildFailure, ChildHandle, ChildOutcome, ChildPol
 pub(crate) use policy::{Decision, Policy};
 pub use shutdown::Shutdown;
 pub use spawner::TaskSpawner;
+pub(crate) use status::TaskRecord;
+pub use status::{TaskState, TaskStatus};
 
 use crate::BoxError;
+
+tokio::task_local! {
+    /// The service whose hook is being polled: [`Shutdown::current`].
+    pub(crate) static CURRENT: Shutdown;
+}
 
 /// When a task is restarted.
 ///

@@ -41,11 +41,13 @@ pub struct Shutdown(Scope);
 /// Whose handle it is. An enum keeps a handle in 16 bytes: it is in every task's future.
 #[derive(Clone)]
 enum Scope {
-    /// A service's; `task` is the task whose runs receive it, or `NO_TASK`.
+    /// A service's; `task` is the task whose runs receive it, or `NO_TASK`; `token` is the
+    /// service's token of this incarnation (a restarted service gets a fresh one).
     Service {
         engine: Arc<Engine>,
         service: ServiceIndex,
         task: u32,
+        token: CancellationToken,
     },
     /// A named child's (its node knows its service).
     Child(Arc<ChildNode>),
@@ -70,10 +72,12 @@ impl std::fmt::Debug for Shutdown {
 
 impl Shutdown {
     pub(crate) fn new(engine: Arc<Engine>, service: ServiceIndex) -> Self {
+        let token = engine.node(service).token();
         Self(Scope::Service {
             engine,
             service,
             task: NO_TASK,
+            token,
         })
     }
 
@@ -91,6 +95,7 @@ impl Shutdown {
                 engine,
                 service,
                 task,
+                ..
             } => (engine, *service, *task),
             Scope::Child(node) => {
                 let owner = node.owner();
@@ -142,7 +147,7 @@ impl Shutdown {
         }
         let node = self.engine().node(self.index());
         let task = self.task();
-        node.children.root(task, &node.token, || match task {
+        node.children.root(task, self.token(), || match task {
             Some(t) => {
                 let tasks = lock(&node.tasks);
                 let name = tasks.get(t as usize).map_or("?", |e| e.spec.name());
@@ -163,9 +168,7 @@ impl Shutdown {
     pub(crate) fn token(&self) -> &CancellationToken {
         match &self.0 {
             Scope::Child(node) => &node.token,
-            Scope::Service {
-                engine, service, ..
-            } => &engine.node(*service).token,
+            Scope::Service { token, .. } => token,
         }
     }
 
@@ -235,6 +238,44 @@ impl Shutdown {
             None => self.children().spawn_unnamed(tracker, future),
             Some(node) => node.spawn_unnamed(tracker, future),
         }
+    }
+
+    /// Like [`request_stop`](Self::request_stop), with a reason: the first reason given is
+    /// in the stop report ([`RegistryStopReport::reason`](crate::RegistryStopReport::reason)),
+    /// which `run_until` and `run_until_signal` return, or the source of the start error if
+    /// the stop cancelled start-up. Returns at once, never deadlocks.
+    ///
+    /// ```
+    /// use lifecycle_core::Shutdown;
+    /// async fn watch_licence(shutdown: Shutdown) -> std::io::Result<()> {
+    ///     // … the licence expired …
+    ///     shutdown.request_stop_because("licence expired");
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn request_stop_because(&self, reason: impl Into<crate::BoxError>) {
+        let reason = crate::StopReason::new(
+            Some(self.engine().node(self.index()).name.clone()),
+            reason.into(),
+        );
+        self.engine().request_stop_because(false, Some(reason));
+    }
+
+    /// The `Shutdown` of the service whose hook (`on_start`, `on_stop`, `on_reload`) is
+    /// running: how a hook requests a stop without holding a handle. `None` outside hooks
+    /// (tasks receive their `Shutdown` as an argument).
+    ///
+    /// ```
+    /// use lifecycle_core::{BoxError, Shutdown};
+    /// async fn on_start() -> Result<(), BoxError> {
+    ///     if let Some(shutdown) = Shutdown::current() {
+    ///         shutdown.request_stop_because("nothing to do: the queue is empty");
+    ///     }
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn current() -> Option<Shutdown> {
+        super::CURRENT.try_with(Clone::clone).ok()
     }
 }
 

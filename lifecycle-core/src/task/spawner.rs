@@ -113,6 +113,7 @@ impl<'a> TaskSpawner<'a> {
             spec,
             abort: handle.abort_handle(),
             blocking,
+            record: None,
         });
     }
 

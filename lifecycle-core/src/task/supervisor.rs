@@ -30,6 +30,8 @@ enum Step {
 struct Supervisor {
     task: u32,
     periodic: bool,
+    /// Its status says Backoff: the next run sets it back to Running (cold path).
+    in_backoff: bool,
     policy: Option<Box<Policy>>,
 }
 
@@ -56,6 +58,7 @@ impl Supervisor {
         Self {
             task,
             periodic: matches!(schedule, Schedule::Every { .. }),
+            in_backoff: false,
             policy: None,
         }
     }
@@ -85,6 +88,17 @@ impl Supervisor {
 
     fn after_run(&mut self, shutdown: &Shutdown, outcome: RunOutcome, started: Instant) -> Step {
         let cancelled = shutdown.is_cancelled();
+        if cancelled
+            && !shutdown
+                .engine()
+                .node(shutdown.index())
+                .token()
+                .is_cancelled()
+        {
+            // A run of a previous incarnation that outlived its abort (a poll that never
+            // yielded): its service was restarted since; its entry is gone. Nothing to do.
+            return Step::Exit;
+        }
         let now = Instant::now();
         let ran_for = now - started;
         let error = match outcome {
@@ -98,6 +112,10 @@ impl Supervisor {
         let engine = std::sync::Arc::clone(shutdown.engine());
         let service = shutdown.index();
         let name = self.name(shutdown);
+        let task = self.task;
+        let node = engine.node(service);
+        // What the task's status says of its last failure, if it is restarted.
+        let mut last_error = None;
         let decision = match error {
             None => self.policy(shutdown).after_success(ran_for, now),
             Some((error, panicked)) => {
@@ -112,14 +130,24 @@ impl Supervisor {
                 );
                 if cancelled {
                     // A failure while the service stops is not restarted: it goes in the report.
-                    engine.failed_during_stop(service, name, error);
+                    let failure = engine.failed_during_stop(service, name, error);
+                    node.update_task(task, |r| {
+                        r.state = super::TaskState::Failed;
+                        r.last_error = Some(failure);
+                    });
                     return Step::Exit;
                 }
                 let decision = self.policy(shutdown).after_failure(ran_for, now);
                 if decision == Decision::Escalate {
-                    engine.escalate(service, name, error);
+                    let failure = engine.escalate(service, name, error);
+                    node.update_task(task, |r| {
+                        r.state = super::TaskState::Failed;
+                        r.last_error = failure.map(|f| f as _);
+                    });
                     return Step::Exit;
                 }
+                // Kept as the value (no formatting): the status shows it until the next one.
+                last_error = Some(std::sync::Arc::from(error));
                 decision
             }
         };
@@ -137,6 +165,15 @@ impl Supervisor {
                     },
                 );
                 tracing::warn!(service = %shutdown.service_name(), task = name, ?delay, attempt, "restarting after backoff");
+                let until = crate::engine::deadline_after(now, delay);
+                node.update_task(task, |r| {
+                    r.state = super::TaskState::Backoff { until };
+                    r.restarts = r.restarts.saturating_add(1);
+                    if last_error.is_some() {
+                        r.last_error = last_error;
+                    }
+                });
+                self.in_backoff = true;
                 Step::SleepThenRun(delay)
             }
             Decision::Finish => {
@@ -147,11 +184,15 @@ impl Supervisor {
                 Step::Exit
             }
             Decision::Escalate => {
-                engine.escalate(
+                let failure = engine.escalate(
                     service,
                     name,
                     "restarted more often than its intensity limit".into(),
                 );
+                node.update_task(task, |r| {
+                    r.state = super::TaskState::Failed;
+                    r.last_error = failure.map(|f| f as _);
+                });
                 Step::Exit
             }
         }
@@ -185,6 +226,11 @@ pub(crate) async fn run_async<F, Fut>(
             }
         } else if token.is_cancelled() {
             return;
+        }
+        if sup.in_backoff {
+            sup.in_backoff = false;
+            let node = shutdown.engine().node(shutdown.index());
+            node.update_task(task, |r| r.state = super::TaskState::Running);
         }
         let started = Instant::now();
         let run = AssertUnwindSafe(make(shutdown.clone()))
