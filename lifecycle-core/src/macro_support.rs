@@ -18,19 +18,28 @@ use crate::{BoxError, Health, TaskSpawner};
 )]
 pub trait TaskBlock: Sized + Send + Sync + 'static {
     /// The block has an `#[on_start]` method.
-    const HAS_START_HOOK: bool;
+    const HAS_START_HOOK: bool = false;
     /// The block has an `#[on_stop]` method.
-    const HAS_STOP_HOOK: bool;
+    const HAS_STOP_HOOK: bool = false;
     /// The block has a `#[health]` method.
-    const HAS_HEALTH_CHECK: bool;
-    /// Calls the `#[on_start]` method.
-    fn on_start(&self) -> impl Future<Output = Result<(), BoxError>> + Send;
+    const HAS_HEALTH_CHECK: bool = false;
+    /// Calls the `#[on_start]` method. The defaults are compiled once, here: a block only
+    /// generates the hooks it has (less for the type checker per service).
+    fn on_start(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
+        std::future::ready(Ok(()))
+    }
     /// Calls the `#[on_stop]` method.
-    fn on_stop(&self) -> impl Future<Output = Result<(), BoxError>> + Send;
+    fn on_stop(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
+        std::future::ready(Ok(()))
+    }
     /// Calls the `#[health]` method.
-    fn health(&self) -> impl Future<Output = Health> + Send;
+    fn health(&self) -> impl Future<Output = Health> + Send {
+        std::future::ready(Health::Healthy)
+    }
     /// Spawns every `#[background_task]`.
-    fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>);
+    fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>) {
+        let _ = (self, tasks);
+    }
 }
 
 /// Implemented by `#[derive(Service)]` when it has `#[service(tasks)]`.
@@ -177,3 +186,4 @@ pub fn assert_declares_tasks<T: ?Sized + DeclaresTasks>() {}
 pub fn assert_send<F: Future + Send>(future: F) -> F {
     future
 }
+

@@ -3,7 +3,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{Ident, Type, WherePredicate, parse_quote, parse_quote_spanned};
+use syn::{Ident, Type, WherePredicate, parse_quote};
 
 use super::model::{FieldKind, ServiceModel};
 use crate::common::{local, local_at, respan};
@@ -126,34 +126,39 @@ fn from_registry(model: &ServiceModel) -> TokenStream {
     let krate = &model.krate;
     let ident = &model.ident;
     let registry = registry_param();
-    let mut generics = model.generics.clone();
-    generics
-        .params
-        .push(parse_quote!(#registry: #krate::Registry));
+    // `R: ProvideField<FieldType>`, no projection: a field that is not an `Arc` is reported
+    // once (by `dependencies()`), and a missing dependency names `Provide<T>`. `Default` is
+    // needed only where the registry builds the service: a service that is only ever given as
+    // an `#[instance]` needs none; through the registry parameter, the bound is not a
+    // trivially false one on a concrete type. Written as tokens, not parsed (the derive runs
+    // unoptimized in dev builds, and syn's parser is most of its time).
+    let bound = |ty: &Type, helper: &str| {
+        let krate = respan(krate, ty.span());
+        let registry = respan(&quote!(#registry), ty.span());
+        let helper = Ident::new(helper, ty.span());
+        quote_spanned!(ty.span()=> #registry: #krate::__private::#helper<#ty>)
+    };
+    let predicates: Vec<TokenStream> = dependency_fields(model)
+        .map(|ty| bound(ty, "ProvideField"))
+        .chain(default_fields(model).map(|ty| bound(ty, "DefaultField")))
+        .collect();
     let (_, ty_generics, _) = model.generics.split_for_impl();
-    {
-        let where_clause = generics.make_where_clause();
-        // `R: ProvideField<FieldType>`, no projection: a field that is not an `Arc` is
-        // reported once (by `dependencies()`), and a missing dependency names `Provide<T>`.
-        for ty in dependency_fields(model) {
-            let krate = respan(krate, ty.span());
-            let registry = respan(&quote!(#registry), ty.span());
-            where_clause.predicates.push(
-                parse_quote_spanned!(ty.span()=> #registry: #krate::__private::ProvideField<#ty>),
-            );
-        }
-        // `Default` is needed only where the registry builds the service: a service that is
-        // only ever given as an `#[instance]` needs none. Through the registry parameter, the
-        // bound is not a trivially false one on a concrete type.
-        for ty in default_fields(model) {
-            let krate = respan(krate, ty.span());
-            let registry = respan(&quote!(#registry), ty.span());
-            where_clause.predicates.push(
-                parse_quote_spanned!(ty.span()=> #registry: #krate::__private::DefaultField<#ty>),
-            );
-        }
-    }
-    let (impl_generics, _, where_clause) = generics.split_for_impl();
+    let (impl_generics, where_clause) =
+        if model.generics.params.is_empty() && model.generics.where_clause.is_none() {
+            let where_clause = (!predicates.is_empty()).then(|| quote!(where #(#predicates),*));
+            (quote!(<#registry: #krate::Registry>), where_clause)
+        } else {
+            let mut generics = model.generics.clone();
+            generics
+                .params
+                .push(parse_quote!(#registry: #krate::Registry));
+            let where_clause = generics.make_where_clause();
+            for predicate in &predicates {
+                where_clause.predicates.push(parse_quote!(#predicate));
+            }
+            let (impl_generics, _, where_clause) = generics.split_for_impl();
+            (quote!(#impl_generics), Some(quote!(#where_clause)))
+        };
     let fields = model.fields.as_deref().unwrap_or_default();
     // `__lifecycle_cx` starts with `_`: no unused-variable warning without dependencies.
     let cx = local("cx");

@@ -103,10 +103,9 @@ fn hook_items(
         };
     }
     if hooks.is_empty() {
-        return quote! {
-            const #constant: bool = false;
-            #signature { #absent }
-        };
+        // `TaskBlock`'s defaults: no hook, nothing generated.
+        let _ = absent;
+        return TokenStream::new();
     }
     let conditions: Vec<TokenStream> = hooks
         .iter()

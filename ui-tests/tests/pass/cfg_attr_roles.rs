@@ -40,7 +40,7 @@ struct App {
     worker: Worker,
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() {
     assert!(!Worker::HAS_START_HOOK);
     assert!(Worker::HAS_STOP_HOOK);

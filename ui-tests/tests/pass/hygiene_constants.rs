@@ -140,7 +140,7 @@ mod unit_structs {
     }
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() {
     let running = constants::App::builder().build().unwrap().start().await.unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;

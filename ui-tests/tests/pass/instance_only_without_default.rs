@@ -28,7 +28,7 @@ struct App {
     repository: Repository,
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() {
     let db = Database { connection: Connection { url: "sqlite::memory:".into() } };
     let running = App::builder().db(db).build().unwrap().start().await.unwrap();

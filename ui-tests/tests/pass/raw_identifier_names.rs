@@ -24,7 +24,7 @@ struct r#struct {
     r#type: r#type,
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() {
     assert_eq!(<r#struct as Registry>::NAME, "struct");
     assert_eq!(<r#type as Service>::NAME, "type");

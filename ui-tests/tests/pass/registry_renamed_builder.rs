@@ -21,7 +21,7 @@ struct App {
     db: Database,
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() {
     let own = AppBuilder { url: "x" };
     let _ = AppServices;

@@ -28,7 +28,7 @@ struct App {
     ticker: Ticker,
 }
 
-#[tokio::main(flavor = "current_thread")]
+#[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() {
     assert_eq!(Marker::NAME, "Marker");
     assert!(Ticker::HAS_START_HOOK);
