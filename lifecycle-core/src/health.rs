@@ -48,8 +48,9 @@ impl Health {
 /// assert!(!Err::<(), _>("down").into_health().is_healthy());
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "a `#[health]` method must return `Health`, `bool` or `Result<(), E>`, not `{Self}`",
-    label = "this return type cannot be turned into `Health`"
+    message = "a `#[health]` method must return `Health`, `bool` or `Result<(), E>` where `E: Into<BoxError>`, not `{Self}`",
+    label = "this return type cannot be turned into `Health`",
+    note = "an `Err` is reported as unhealthy with its message; `Health::degraded(…)` keeps the service ready"
 )]
 pub trait IntoHealth {
     /// The conversion.

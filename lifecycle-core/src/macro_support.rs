@@ -6,6 +6,9 @@ use std::sync::Arc;
 
 use crate::{BoxError, Health, TaskSpawner};
 
+// Hooks and tasks return `TaskOutcome`s and health checks `IntoHealth` values: the expansions
+// call those public traits, which carry the `#[diagnostic::on_unimplemented]` messages.
+
 /// Implemented by `#[lifecycle_core::tasks]` for the type of its impl block.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` declares `#[service(tasks)]` but has no `#[lifecycle_core::tasks]` impl block",
@@ -15,17 +18,24 @@ use crate::{BoxError, Health, TaskSpawner};
 )]
 pub trait TaskBlock: Sized + Send + Sync + 'static {
     /// The block has an `#[on_start]` method.
-    const HAS_START_HOOK: bool;
+    const HAS_START_HOOK: bool = false;
     /// The block has an `#[on_stop]` method.
-    const HAS_STOP_HOOK: bool;
+    const HAS_STOP_HOOK: bool = false;
     /// The block has a `#[health]` method.
-    const HAS_HEALTH_CHECK: bool;
-    /// Calls the `#[on_start]` method.
-    fn on_start(&self) -> impl Future<Output = Result<(), BoxError>> + Send;
+    const HAS_HEALTH_CHECK: bool = false;
+    /// Calls the `#[on_start]` method. The defaults are compiled once, here: a block only
+    /// generates the hooks it has (less for the type checker per service).
+    fn on_start(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
+        std::future::ready(Ok(()))
+    }
     /// Calls the `#[on_stop]` method.
-    fn on_stop(&self) -> impl Future<Output = Result<(), BoxError>> + Send;
+    fn on_stop(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
+        std::future::ready(Ok(()))
+    }
     /// Calls the `#[health]` method.
-    fn health(&self) -> impl Future<Output = Health> + Send;
+    fn health(&self) -> impl Future<Output = Health> + Send {
+        std::future::ready(Health::Healthy)
+    }
     /// The block has an `#[on_reload]` method.
     const HAS_RELOAD_HOOK: bool = false;
     /// Calls the `#[on_reload]` method.
@@ -33,7 +43,9 @@ pub trait TaskBlock: Sized + Send + Sync + 'static {
         std::future::ready(Ok(()))
     }
     /// Spawns every `#[background_task]`.
-    fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>);
+    fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>) {
+        let _ = (self, tasks);
+    }
 }
 
 /// Implemented by `#[derive(Service)]` when it has `#[service(tasks)]`.
@@ -88,86 +100,6 @@ where
     }
 }
 
-/// What an `#[on_start]`/`#[on_stop]` method may return: `()` or `Result<(), E: Into<BoxError>>`.
-#[diagnostic::on_unimplemented(
-    message = "a hook must return `()` or `Result<(), E>` where `E: Into<BoxError>`, not `{Self}`",
-    label = "this return type is not a hook outcome",
-    note = "`anyhow::Result<()>`, `std::io::Result<()>` and `Result<(), YourError>` all work"
-)]
-pub trait HookOutcome {
-    /// The conversion.
-    fn into_hook_result(self) -> Result<(), BoxError>;
-}
-
-impl HookOutcome for () {
-    fn into_hook_result(self) -> Result<(), BoxError> {
-        Ok(())
-    }
-}
-
-#[diagnostic::do_not_recommend]
-impl<E: Into<BoxError>> HookOutcome for Result<(), E> {
-    fn into_hook_result(self) -> Result<(), BoxError> {
-        self.map_err(Into::into)
-    }
-}
-
-/// What a `#[background_task]` may return: `()` or `Result<(), E: Into<BoxError>>`. Mirrors
-/// [`TaskOutcome`](crate::TaskOutcome) with a message for the user of the macro.
-#[diagnostic::on_unimplemented(
-    message = "a background task must return `()` or `Result<(), E>` where `E: Into<BoxError>`, not `{Self}`",
-    label = "this return type is not a task outcome",
-    note = "`anyhow::Result<()>`, `std::io::Result<()>` and `Result<(), E>` with `E: std::error::Error + Send + Sync + 'static` all work"
-)]
-pub trait TaskReturn {
-    /// The conversion.
-    fn into_task_result(self) -> Result<(), BoxError>;
-}
-
-impl TaskReturn for () {
-    fn into_task_result(self) -> Result<(), BoxError> {
-        Ok(())
-    }
-}
-
-#[diagnostic::do_not_recommend]
-impl<E: Into<BoxError>> TaskReturn for Result<(), E> {
-    fn into_task_result(self) -> Result<(), BoxError> {
-        self.map_err(Into::into)
-    }
-}
-
-/// What a `#[health]` method may return: `Health`, `bool` or `Result<(), E: Into<BoxError>>`.
-/// Mirrors [`IntoHealth`](crate::IntoHealth) with a message for the user of the macro.
-#[diagnostic::on_unimplemented(
-    message = "a `#[health]` method must return `Health`, `bool` or `Result<(), E>` where `E: Into<BoxError>`, not `{Self}`",
-    label = "this return type cannot be turned into `Health`",
-    note = "an `Err` is reported as unhealthy with its message; `Health::degraded(…)` keeps the service ready"
-)]
-pub trait HealthReturn {
-    /// The conversion.
-    fn into_health(self) -> Health;
-}
-
-impl HealthReturn for Health {
-    fn into_health(self) -> Health {
-        self
-    }
-}
-
-impl HealthReturn for bool {
-    fn into_health(self) -> Health {
-        crate::IntoHealth::into_health(self)
-    }
-}
-
-#[diagnostic::do_not_recommend]
-impl<E: Into<BoxError>> HealthReturn for Result<(), E> {
-    fn into_health(self) -> Health {
-        crate::IntoHealth::into_health(self)
-    }
-}
-
 /// The type of a background task's second parameter: the [`Shutdown`](crate::Shutdown) handle
 /// (under any alias or parameter name).
 #[diagnostic::on_unimplemented(
@@ -216,6 +148,40 @@ pub trait Shareable: Send + Sync + 'static {}
 #[diagnostic::do_not_recommend]
 impl<T: Send + Sync + 'static> Shareable for T {}
 
+/// A field of a `#[derive(Service)]` struct: shared across tasks and threads with its service.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be shared between threads, so it cannot be a field of a service",
+    label = "not `Send + Sync`",
+    note = "a service is shared behind an `Arc` by tasks on any thread: use `Arc`, `Mutex` or atomics instead of `Rc`, `Cell` or `RefCell`, and `dyn Trait + Send + Sync` for trait objects"
+)]
+pub trait ShareableField {}
+
+#[diagnostic::do_not_recommend]
+impl<T: ?Sized + Send + Sync> ShareableField for T {}
+
+/// Checks at a service field's type that it is [`ShareableField`].
+pub fn assert_shareable_field<T: ?Sized + ShareableField>() {}
+
+/// A registry that can fill a field of a derived service with `Default::default()`: every
+/// registry, when the field's type implements `Default`. A bound through the registry, so a
+/// service that is only ever given as an `#[instance]` needs no `Default`.
+#[diagnostic::on_unimplemented(
+    message = "`{T}` has no `Default` value, so the registry `{Self}` cannot build the service that has a field of this type",
+    label = "`{T}` does not implement `Default`",
+    note = "give the field `#[service(default = …)]`, implement `Default` for `{T}`, or mark the service's registry field `#[instance]` and give it to the builder"
+)]
+pub trait DefaultField<T> {
+    /// `T::default()`.
+    fn default_field() -> T;
+}
+
+#[diagnostic::do_not_recommend]
+impl<R: ?Sized, T: Default> DefaultField<T> for R {
+    fn default_field() -> T {
+        T::default()
+    }
+}
+
 /// Checks at a registry field's type that it is [`Shareable`].
 pub fn assert_shareable<T: Shareable>() {}
 
@@ -226,3 +192,4 @@ pub fn assert_declares_tasks<T: ?Sized + DeclaresTasks>() {}
 pub fn assert_send<F: Future + Send>(future: F) -> F {
     future
 }
+

@@ -10,14 +10,13 @@ pub(crate) fn crate_path(krate: Option<&syn::Path>) -> TokenStream {
     krate.map_or_else(|| quote!(::lifecycle_core), ToTokens::to_token_stream)
 }
 
-/// Whether `attr` is `#[name]`/`#[name(…)]`, or `#[lifecycle_core::name…]`.
+/// Whether `attr` is `#[name]`/`#[name(…)]`, or a path to it: `#[lifecycle_core::name]`, or
+/// through a renamed or re-exported crate (`use lifecycle_core as lc;` then `#[lc::name]`).
 pub(crate) fn is_attr(attr: &Attribute, name: &str) -> bool {
-    let path = attr.path();
-    if path.is_ident(name) {
-        return true;
-    }
-    let segments: Vec<_> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    matches!(segments.as_slice(), [krate, last] if krate == "lifecycle_core" && last == name)
+    attr.path()
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == name && last.arguments.is_none())
 }
 
 /// The nested items of every `#[name(…)]` attribute in `attrs`, concatenated (so options can
@@ -35,7 +34,7 @@ pub(crate) fn nested_items(
                 if let Some(parsed) = errors.handle(
                     NestedMeta::parse_meta_list(list.tokens.clone()).map_err(darling::Error::from),
                 ) {
-                    items.extend(parsed);
+                    items.extend(without_empty_values(parsed, errors));
                 }
             }
             Meta::NameValue(nv) => errors.push(
@@ -45,6 +44,30 @@ pub(crate) fn nested_items(
         }
     }
     items
+}
+
+/// Reports `option = ` with nothing after `=` at the option (syn's "expected an expression"
+/// would point at the whole attribute) and drops it, so the other options still apply.
+pub(crate) fn without_empty_values(
+    items: Vec<NestedMeta>,
+    errors: &mut darling::error::Accumulator,
+) -> Vec<NestedMeta> {
+    items
+        .into_iter()
+        .filter(|item| match item {
+            NestedMeta::NameValueInvalidExpr(invalid) if invalid.value.is_empty() => {
+                let name = darling::util::path_to_string(&invalid.path);
+                errors.push(
+                    darling::Error::custom(format!(
+                        "`{name}` needs a value after `=` (or remove `{name} =`)"
+                    ))
+                    .with_span(&invalid.path),
+                );
+                false
+            }
+            _ => true,
+        })
+        .collect()
 }
 
 /// A `#[name]` marker attribute: accepts only the bare word.
@@ -61,6 +84,20 @@ fn path_span(path: &syn::Path) -> Span {
     path.segments
         .last()
         .map_or_else(Span::call_site, |s| s.ident.span())
+}
+
+/// A local variable, parameter or closure argument of an expansion. A `let` binding (or a
+/// parameter) whose name is a constant or unit struct in scope is a pattern, not a binding
+/// (E0530), and mixed-site hygiene does not hide items: so every generated binding has the
+/// reserved prefix `__lifecycle_` (and mixed-site hygiene).
+pub(crate) fn local(name: &str) -> proc_macro2::Ident {
+    proc_macro2::Ident::new(&format!("__lifecycle_{name}"), Span::mixed_site())
+}
+
+/// Like [`local`], at the user's tokens and in their syntax context, so an error about the
+/// binding is reported there (a mixed-site binding would move it to the macro's attribute).
+pub(crate) fn local_at(name: &str, span: Span) -> proc_macro2::Ident {
+    proc_macro2::Ident::new(&format!("__lifecycle_{name}"), span)
 }
 
 /// Turns accumulated errors into `compile_error!` tokens (empty when there are none).

@@ -26,6 +26,11 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
     if text.is_empty() {
         return Err(format!("empty duration: {EXAMPLES}"));
     }
+    if matches!(text, "none" | "never" | "forever" | "infinite" | "off") {
+        return Err(format!(
+            "`{text}` is not a duration: write one such as \"30s\" (only `start_timeout` accepts \"none\", to wait forever)"
+        ));
+    }
     if text.starts_with('-') {
         return Err(format!("durations cannot be negative: `{text}`"));
     }
@@ -46,14 +51,24 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
         }
         let digits = &text[start..i];
         let rest = &text[i..];
-        let Some((unit, nanos)) = UNITS.iter().find(|(unit, _)| rest.starts_with(unit)) else {
+        // The unit is the whole run of letters: `30sec` is an unknown unit `sec`, not `s`.
+        let letters = rest
+            .find(|c: char| !c.is_ascii_alphabetic())
+            .map_or(rest, |end| &rest[..end]);
+        let Some((unit, nanos)) = UNITS.iter().find(|(unit, _)| *unit == letters) else {
             return Err(if rest.is_empty() {
                 format!(
                     "duration `{text}` has no unit: write `\"{digits}s\"` or `\"{digits}ms\"` (units: h, m, s, ms, us, ns)"
                 )
-            } else {
+            } else if letters.is_empty() {
                 format!(
                     "invalid duration `{text}`: unknown unit at `{rest}` (units: h, m, s, ms, us, ns, no spaces); {EXAMPLES}"
+                )
+            } else {
+                let hint = unit_for(letters)
+                    .map_or_else(String::new, |unit| format!(": write `\"{digits}{unit}\"`"));
+                format!(
+                    "invalid duration `{text}`: unknown unit `{letters}`{hint} (units: h, m, s, ms, us, ns)"
                 )
             });
         };
@@ -79,6 +94,24 @@ pub(crate) fn parse(text: &str) -> Result<Duration, String> {
         .map_err(|_| format!("duration `{text}` is too large (at most about 584 years)"))?;
     Ok(Duration::from_nanos(nanos))
 }
+
+/// The unit a user probably meant by a longer spelling (`sec`, `minutes`, `millis`).
+fn unit_for(word: &str) -> Option<&'static str> {
+    let word = word.to_ascii_lowercase();
+    let unit = match word.as_str() {
+        "hr" | "hrs" | "hour" | "hours" => "h",
+        "min" | "mins" | "minute" | "minutes" => "m",
+        "sec" | "secs" | "second" | "seconds" => "s",
+        "msec" | "msecs" | "milli" | "millis" | "millisecond" | "milliseconds" => "ms",
+        "usec" | "usecs" | "micro" | "micros" | "microsecond" | "microseconds" | "µs" => "us",
+        "nsec" | "nsecs" | "nano" | "nanos" | "nanosecond" | "nanoseconds" => "ns",
+        "h" | "m" | "s" | "ms" | "us" | "ns" => return Some(UNIT_NAMES[unit_rank(&word)]),
+        _ => return None,
+    };
+    Some(unit)
+}
+
+const UNIT_NAMES: [&str; 6] = ["h", "m", "s", "ms", "us", "ns"];
 
 /// Order of units from largest (0) to smallest.
 fn unit_rank(unit: &str) -> usize {
@@ -195,6 +228,13 @@ mod tests {
         }
         assert!(parse("30").unwrap_err().contains("no unit"));
         assert!(parse("-1s").unwrap_err().contains("negative"));
+        assert!(
+            parse("30sec")
+                .unwrap_err()
+                .contains("unknown unit `sec`: write `\"30s\"`")
+        );
+        assert!(parse("2mins").unwrap_err().contains("`\"2m\"`"));
+        assert!(parse("5S").unwrap_err().contains("`\"5s\"`"));
     }
 
     #[test]

@@ -103,8 +103,10 @@ use proc_macro::TokenStream;
 /// * `#[service(default = expr)]`: the initial value of a field that is not a dependency.
 ///   Other fields use `Default::default()`.
 ///
-/// Generic structs (with where-clauses) are supported; enums, unions, tuple and unit structs
-/// are not (write `struct Name {}` for a service without fields).
+/// Generic structs (with where-clauses) and unit structs (`struct Marker;`, a service without
+/// fields) are supported; enums, unions and tuple structs are not. Fields that are not
+/// dependencies need `Default` (or `#[service(default = …)]`) only where a registry builds the
+/// service: a service only ever given as an `#[instance]` needs neither.
 #[proc_macro_derive(Service, attributes(service, depends_on))]
 pub fn derive_service(input: TokenStream) -> TokenStream {
     match syn::parse::<syn::DeriveInput>(input) {
@@ -195,8 +197,10 @@ pub fn derive_service(input: TokenStream) -> TokenStream {
 ///
 /// `#[on_start]` runs before any task is spawned, `#[on_stop]` after every task ended; at most
 /// one of each. They take `&self` only and return `()` or `Result<(), E>` with
-/// `E: Into<Box<dyn Error + Send + Sync>>` (`anyhow::Result<()>`, `io::Result<()>` work).
-/// `#[health]` returns `Health`, `bool` or `Result<(), E>`. Hooks may be `async` or not;
+/// `E: Into<Box<dyn Error + Send + Sync>>` (`anyhow::Result<()>`, `io::Result<()>` work): any
+/// `lifecycle_core::TaskOutcome`. `#[health]` returns `Health`,
+/// `bool` or `Result<(), E>` (any `IntoHealth`). Hooks may be `async fn`s, plain `fn`s, or
+/// `fn`s returning `impl Future<Output = …> + Send` (or a boxed future), which are awaited;
 /// futures must be `Send` (the error points at the method otherwise).
 ///
 /// # `#[background_task(…)]`
@@ -220,9 +224,12 @@ pub fn derive_service(input: TokenStream) -> TokenStream {
 /// * `blocking`: a plain `fn` run on tokio's blocking pool; it cannot be aborted, so it should
 ///   check `shutdown.is_cancelled()`; if it outlives `stop_timeout` it is reported.
 ///
-/// Methods may carry `#[cfg(…)]`: a hook or task exists exactly when its method does (at
-/// most one `#[on_start]`, `#[on_stop]` and `#[health]` are allowed even under different
-/// conditions: gate the body instead).
+/// Methods may carry `#[cfg(…)]`: a hook or task exists exactly when its method does. Two
+/// `#[on_start]` (or two tasks of one name) under exclusive conditions (`cfg(unix)` and
+/// `cfg(not(unix))`) are alternatives; if both are configured in, that is a compile error at
+/// the second. A role can also be conditional: `#[cfg_attr(feature = "x", background_task(…))]`.
+/// The role attributes may be written through any path (`use lifecycle_core as lc;` then
+/// `#[lc::tasks]` with `#[lc::on_start]` inside).
 ///
 /// `&mut self`, `self`, `mut self`, `self: &mut Self`, a missing receiver, more parameters,
 /// generic or `unsafe` methods, and conflicting options are compile errors at the offending
@@ -318,7 +325,9 @@ pub fn tasks(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # Struct options
 ///
-/// `#[registry(crate = path)]` if `lifecycle_core` is renamed.
+/// * `#[registry(crate = path)]` if `lifecycle_core` is renamed.
+/// * `#[registry(builder = Name, services = Name)]` names the generated types, e.g. when the
+///   module already has a type called `PlatformBuilder`.
 #[proc_macro_derive(Registry, attributes(registry, value, instance, provide))]
 pub fn derive_registry(input: TokenStream) -> TokenStream {
     match syn::parse::<syn::DeriveInput>(input) {

@@ -20,7 +20,8 @@ fn value<'a>(item: &'a Meta, example: &str) -> darling::Result<&'a Expr> {
     }
 }
 
-fn strip_group(expr: &Expr) -> &Expr {
+/// An expression without the invisible groups a `macro_rules!` `$t:expr` fragment wraps it in.
+pub(crate) fn strip_group(expr: &Expr) -> &Expr {
     match expr {
         Expr::Group(group) => strip_group(&group.expr),
         other => other,
@@ -178,4 +179,87 @@ impl FromMeta for VerbatimExpr {
     fn from_meta(item: &Meta) -> darling::Result<Self> {
         value(item, "expr").map(|expr| Self(expr.clone()))
     }
+}
+
+/// A string option with a fixed set of values, such as `restart = "on_failure"`. A bare word
+/// (`restart = on_failure`) or another literal gets an error that says how to write it; an
+/// unknown string gets the closest value as "did you mean".
+pub(crate) fn choice<T: Copy>(item: &Meta, choices: &[(&str, T)]) -> darling::Result<(T, Span)> {
+    let name = path_to_string(item.path());
+    let listed = choices
+        .iter()
+        .map(|(text, _)| format!("\"{text}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let expr = value(
+        item,
+        &format!("\"{}\"", choices.first().map_or("", |c| c.0)),
+    )?;
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(s), ..
+        }) => {
+            let text = s.value();
+            if let Some((_, value)) = choices.iter().find(|(c, _)| *c == text) {
+                return Ok((*value, s.span()));
+            }
+            let hint = closest(&text, choices.iter().map(|c| c.0))
+                .map_or_else(String::new, |c| format!("; did you mean \"{c}\"?"));
+            Err(darling::Error::custom(format!(
+                "unknown `{name}` value \"{text}\": expected one of {listed}{hint}"
+            ))
+            .with_span(s))
+        }
+        Expr::Path(path) if path.qself.is_none() && path.path.get_ident().is_some() => {
+            let word = path
+                .path
+                .get_ident()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            let suggestion = choices
+                .iter()
+                .map(|c| c.0)
+                .find(|c| *c == word)
+                .or_else(|| closest(&word, choices.iter().map(|c| c.0)));
+            let message = match suggestion {
+                Some(c) => {
+                    format!("`{name}` is a string: write `{name} = \"{c}\"` (one of {listed})")
+                }
+                None => format!("`{name}` is a string, one of {listed}"),
+            };
+            Err(darling::Error::custom(message).with_span(expr))
+        }
+        other => Err(
+            darling::Error::custom(format!("`{name}` is a string, one of {listed}"))
+                .with_span(other),
+        ),
+    }
+}
+
+/// The candidate closest to `text` by edit distance, if it is close enough to be a typo.
+pub(crate) fn closest<'a>(
+    text: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
+    candidates
+        .map(|c| (edit_distance(text, c), c))
+        .filter(|(d, c)| *d <= (c.len().max(text.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Levenshtein distance over characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
 }

@@ -134,12 +134,6 @@ fn only_named_structs_are_services() {
             ),
             "is a tuple struct",
         ),
-        (
-            quote!(
-                struct U;
-            ),
-            "write `struct U {}`",
-        ),
     ] {
         let out = service(input);
         assert_error(&out, what);
@@ -204,7 +198,7 @@ fn task_shapes_are_checked() {
     );
     assert_error(
         &out,
-        "must be an `async fn`, or a plain `fn` marked `#[background_task(blocking)]`",
+        "must be an `async fn` (or return `impl Future`), or a plain `fn` marked `#[background_task(blocking)]`",
     );
     assert_error(&out, "remove `async`, or remove `blocking`");
     assert_error(&out, "at most one more parameter, the `Shutdown` handle");
@@ -270,7 +264,10 @@ fn task_options_are_cross_checked() {
     );
     assert_error(&out, "`jitter` is a fraction between 0.0 and 1.0");
     assert_error(&out, "no effect with `restart = \"never\"`");
-    assert_error(&out, "Unknown value: `sometimes`");
+    assert_error(
+        &out,
+        "unknown `restart` value \"sometimes\": expected one of \"never\", \"on_failure\", \"always\"",
+    );
     assert_error(&out, "durations are strings with a unit: write `\"30s\"`");
     assert_error(&out, "two tasks of this service are named `a`");
 }
@@ -422,4 +419,65 @@ fn a_valid_registry_has_one_provide_impl_per_field_and_key() {
 fn marker_attributes_outside_a_tasks_block_explain_what_to_add() {
     let out = crate::outside_tasks_block_message("background_task");
     assert!(out.contains("add `#[lifecycle_core::tasks]`"), "{out}");
+}
+
+#[test]
+fn a_unit_struct_is_a_service_without_fields() {
+    let out = service(quote!(
+        struct U;
+    ));
+    assert_eq!(errors(&out), 0, "{out}");
+    assert!(out.contains("FromRegistry"), "{out}");
+}
+
+#[test]
+fn hooks_under_opposite_cfgs_are_alternatives() {
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[cfg(unix)] #[on_start] async fn a(&self) {}
+                #[cfg(not(unix))] #[on_start] async fn b(&self) {}
+                #[cfg(unix)] #[background_task(name = "t")] async fn c(&self) {}
+                #[cfg(not(unix))] #[background_task(name = "t")] async fn d(&self) {}
+            }
+        },
+    );
+    // No error now: a `compile_error!` gated on both conditions holding at once.
+    assert_eq!(errors(&out), 2, "{out}");
+    assert!(out.contains("# [cfg (all (unix , not (unix)))]"), "{out}");
+}
+
+#[test]
+fn cfg_attr_roles_are_recognised() {
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[cfg_attr(feature = "x", on_start, inline)] fn a(&self) {}
+                #[cfg_attr(unix, background_task(every = "1s"))] async fn b(&self) {}
+            }
+        },
+    );
+    assert_eq!(errors(&out), 0, "{out}");
+    assert!(
+        out.contains("# [cfg_attr (feature = \"x\" , inline)]"),
+        "{out}"
+    );
+    assert!(out.contains("# [cfg (all (unix))]"), "{out}");
+}
+
+#[test]
+fn registry_names_are_unraw_and_renamable() {
+    let out = registry(quote! {
+        #[registry(builder = Parts, services = "Shared")]
+        struct r#struct { a: A }
+    });
+    assert_eq!(errors(&out), 0, "{out}");
+    assert!(
+        out.contains("const NAME : & 'static str = \"struct\""),
+        "{out}"
+    );
+    assert!(out.contains("struct Parts"), "{out}");
+    assert!(out.contains("struct Shared"), "{out}");
 }

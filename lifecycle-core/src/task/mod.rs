@@ -248,8 +248,9 @@ impl TaskSpec {
     }
 }
 
-/// What a task run may return: `()` or `Result<(), E>` with `E: Into<BoxError>`
-/// (`anyhow::Result<()>` and `io::Result<()>` included).
+/// What a task run or an `#[on_start]`/`#[on_stop]` hook may return: `()` or `Result<(), E>`
+/// with `E: Into<BoxError>` (`anyhow::Result<()>` and `io::Result<()>` included). The macros
+/// check return types against this trait, at the user's return type.
 ///
 /// ```
 /// use lifecycle_core::TaskOutcome;
@@ -257,9 +258,9 @@ impl TaskSpec {
 /// assert!(Err::<(), _>(std::io::Error::other("x")).into_task_result().is_err());
 /// ```
 #[diagnostic::on_unimplemented(
-    message = "a background task must return `()` or `Result<(), E>` where `E: Into<BoxError>`, not `{Self}`",
-    label = "this return type is not a task outcome",
-    note = "`anyhow::Result<()>`, `std::io::Result<()>` and `Result<(), YourError>` all work"
+    message = "a background task or hook must return `()` or `Result<(), E>` where `E: Into<BoxError>`, not `{Self}`",
+    label = "this return type is not a task or hook outcome",
+    note = "`anyhow::Result<()>`, `std::io::Result<()>` and `Result<(), E>` with `E: std::error::Error + Send + Sync + 'static` all work"
 )]
 pub trait TaskOutcome {
     /// The conversion.

@@ -2,72 +2,67 @@
 //! `impl Provide<T>` per field (and per `#[provide]` key).
 
 use proc_macro2::{Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
+use quote::{quote, quote_spanned};
 use syn::Ident;
+use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 
 use super::model::{FieldKind, RegistryModel};
-use crate::common::respan;
+use crate::common::{local, local_at, respan};
 
 pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
     let krate = &model.krate;
     let ident = &model.ident;
     let vis = &model.vis;
-    let name = ident.to_string();
-    let builder = format_ident!("{}Builder", ident);
-    let services = format_ident!("{}Services", ident);
-    let slots = format_ident!("{}Slots", ident);
+    let name = ident.unraw().to_string();
+    let builder = &model.builder;
+    let services = &model.services;
+    let slots = &model.slots;
     let fields = &model.fields;
     let idents: Vec<&Ident> = fields.iter().map(|f| &f.ident).collect();
     let types: Vec<&syn::Type> = fields.iter().map(|f| &f.ty).collect();
     // Locals of `build()`, out of reach of user code and of each other.
     let locals: Vec<Ident> = fields
         .iter()
-        .map(|f| {
-            Ident::new(
-                &format!("field_{}", f.ident.to_string().trim_start_matches("r#")),
-                Span::mixed_site(),
-            )
-        })
+        .map(|f| local(&format!("field_{}", f.ident.unraw())))
         .collect();
-    let cx = Ident::new("cx", Span::mixed_site());
-    let registry = Ident::new("registry", Span::mixed_site());
+    let cx = local("cx");
+    let registry = local("registry");
     // Not a name a field can take (`options` and `build` are rejected as field names).
     let options_field = Ident::new("__registry_options", Span::call_site());
 
     let builder_name = builder.to_string();
     let services_name = services.to_string();
-    let field_names: Vec<String> = fields
-        .iter()
-        .map(|f| f.ident.to_string().trim_start_matches("r#").to_owned())
-        .collect();
+    let field_names: Vec<String> = fields.iter().map(|f| f.ident.unraw().to_string()).collect();
     let builder_doc = format!(
         "Builds a [`{name}`]: give it the instances it cannot build from their dependencies, then call [`build`]({builder}::build)."
     );
     let services_doc =
         format!("The services and values of a [`{name}`], each shared behind an `Arc`.");
+    let value = local("value");
     let setters = fields.iter().filter(|f| !f.reserved).map(|f| {
         let field = &f.ident;
         let ty = &f.ty;
+        let shown = field.unraw();
         let doc = match f.kind {
-            FieldKind::Value => format!("Gives the value `{field}` (required)."),
-            FieldKind::Instance => format!("Gives the service `{field}` (required)."),
+            FieldKind::Value => format!("Gives the value `{shown}` (required)."),
+            FieldKind::Instance => format!("Gives the service `{shown}` (required)."),
             FieldKind::Service => {
-                format!("Gives the service `{field}`; without it, `build` constructs it from its dependencies.")
+                format!("Gives the service `{shown}`; without it, `build` constructs it from its dependencies.")
             }
         };
         quote! {
             #[doc = #doc]
             #[must_use]
-            pub fn #field(mut self, value: #ty) -> Self {
-                self.#field = ::core::option::Option::Some(value);
+            pub fn #field(mut self, #value: #ty) -> Self {
+                self.#field = ::core::option::Option::Some(#value);
                 self
             }
         }
     });
     let service_field_docs = fields
         .iter()
-        .map(|f| format!("`{}` of the registry.", f.ident));
+        .map(|f| format!("`{}` of the registry.", f.ident.unraw()));
 
     let provides = provide_impls(model, &cx);
 
@@ -80,7 +75,7 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
         let krate = respan(krate, ty.span());
         quote_spanned!(ty.span()=> #krate::__private::assert_shareable::<#ty>();)
     });
-    let register = fields.iter().zip(&locals).map(|(f, local)| {
+    let register = fields.iter().zip(&locals).map(|(f, field_local)| {
         let ty = &f.ty;
         let keys = &f.provides;
         match f.kind {
@@ -89,7 +84,8 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
                 #( #registry.add_value::<#keys>(); )*
             },
             FieldKind::Service | FieldKind::Instance => {
-                let id = Ident::new("id", Span::mixed_site());
+                let id = local("id");
+                let local = field_local;
                 let add = {
                     let krate = respan(krate, ty.span());
                     quote_spanned!(ty.span()=> #krate::__private::add_service::<#ty>(&mut #registry, ::core::clone::Clone::clone(&#local)))
@@ -106,8 +102,10 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
         }
     });
 
-    let touch = Ident::new("registry", Span::mixed_site());
-    let services_local = Ident::new("services", Span::mixed_site());
+    let touch = local("registry");
+    let f = local("f");
+    let options = local("options");
+    let services_local = local("services");
 
     quote! {
         #[doc = #builder_doc]
@@ -160,8 +158,8 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
 
                 /// Registry-wide options: shutdown timeout, jitter seed, health timeout, observers.
                 #[must_use]
-                pub fn options(mut self, options: #krate::RegistryOptions) -> Self {
-                    self.#options_field = ::core::option::Option::Some(options);
+                pub fn options(mut self, #options: #krate::RegistryOptions) -> Self {
+                    self.#options_field = ::core::option::Option::Some(#options);
                     self
                 }
 
@@ -189,8 +187,8 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
 
             #[automatically_derived]
             impl ::core::fmt::Debug for #builder {
-                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    f.debug_struct(#builder_name)
+                fn fmt(&self, #f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    #f.debug_struct(#builder_name)
                         #( .field(#field_names, &::core::option::Option::is_some(&self.#idents)) )*
                         .finish_non_exhaustive()
                 }
@@ -198,8 +196,8 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
 
             #[automatically_derived]
             impl ::core::fmt::Debug for #services {
-                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    f.debug_struct(#services_name)
+                fn fmt(&self, #f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
+                    #f.debug_struct(#services_name)
                         #( .field(#field_names, &::core::any::type_name::<#types>()) )*
                         .finish()
                 }
@@ -222,9 +220,10 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
 fn provide_impls(model: &RegistryModel, cx: &Ident) -> Vec<TokenStream> {
     let krate = &model.krate;
     let ident = &model.ident;
-    model.fields.iter().map(|f| {
+    let slots = local("slots");
+    model.fields.iter().filter(|f| !f.duplicate).map(|f| {
         let field = &f.ident;
-        let field_name = field.to_string().trim_start_matches("r#").to_owned();
+        let field_name = field.unraw().to_string();
         let ty = &f.ty;
         let construct = match f.kind {
             FieldKind::Service => quote_spanned! {ty.span()=>
@@ -238,7 +237,7 @@ fn provide_impls(model: &RegistryModel, cx: &Ident) -> Vec<TokenStream> {
             #[automatically_derived]
             impl #krate::Provide<#ty> for #ident {
                 fn provide(#cx: &mut #krate::Resolver<Self>) -> ::core::result::Result<::std::sync::Arc<#ty>, #krate::BuildError> {
-                    #cx.resolve(#field_name, |slots| &mut slots.#field, #construct)
+                    #cx.resolve(#field_name, |#slots| &mut #slots.#field, #construct)
                 }
             }
         };
@@ -246,8 +245,8 @@ fn provide_impls(model: &RegistryModel, cx: &Ident) -> Vec<TokenStream> {
             // The coercion is its own statement, every token at the key in one syntax
             // context: a type that does not implement the trait is reported at the key.
             let span = key.span();
-            let shared = Ident::new("lifecycle_shared", span);
-            let concrete = Ident::new("lifecycle_concrete", span);
+            let shared = local_at("shared", span);
+            let concrete = local_at("concrete", span);
             let key_at = respan(&quote!(#key), span);
             let coerce = quote_spanned!(span=> let #shared: ::std::sync::Arc<#key_at> = #concrete;);
             quote_spanned! {span=>

@@ -2,6 +2,8 @@
 
 use darling::error::Accumulator;
 use proc_macro2::{Span, TokenStream};
+use quote::ToTokens as _;
+use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 use syn::{Data, DeriveInput, Fields, Ident, Type, Visibility};
 
@@ -11,6 +13,11 @@ use crate::common::{crate_path, is_attr, marker, nested_items, parse_lenient};
 /// A `#[derive(Registry)]` struct.
 pub(crate) struct RegistryModel {
     pub(crate) ident: Ident,
+    /// The generated builder and services types.
+    pub(crate) builder: Ident,
+    pub(crate) services: Ident,
+    /// The hidden slots type.
+    pub(crate) slots: Ident,
     pub(crate) vis: Visibility,
     pub(crate) krate: TokenStream,
     pub(crate) fields: Vec<FieldModel>,
@@ -25,6 +32,8 @@ pub(crate) struct FieldModel {
     pub(crate) provides: Vec<Type>,
     /// Named like a builder method (an error is reported; no setter is generated).
     pub(crate) reserved: bool,
+    /// The same type as an earlier field (an error is reported; no `Provide` impl generated).
+    pub(crate) duplicate: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -77,18 +86,99 @@ impl RegistryModel {
                 return None;
             }
         };
-        let fields = named
+        let mut fields: Vec<FieldModel> = named
             .named
             .iter()
             .filter_map(|f| field(f, errors))
             .collect();
+        duplicate_types(&mut fields, errors);
+        // `struct r#struct` gets a `StructBuilder`: generated names are upper camel case.
+        let unraw = upper_first(&input.ident.unraw().to_string());
+        let builder = attr.builder.map_or_else(
+            || Ident::new(&format!("{unraw}Builder"), input.ident.span()),
+            |b| b.0,
+        );
+        let services = attr.services.map_or_else(
+            || Ident::new(&format!("{unraw}Services"), input.ident.span()),
+            |s| s.0,
+        );
+        let slots = Ident::new(&format!("{unraw}Slots"), input.ident.span());
         Some(Self {
             ident: input.ident.clone(),
+            builder,
+            services,
+            slots,
             vis: input.vis.clone(),
             krate,
             fields,
         })
     }
+}
+
+/// The same type (or `#[provide]` key), written the same way, on two fields: one error at the
+/// second, with what to do, and no second `Provide` impl (rustc's E0119 says less). Aliases of
+/// one type are not seen here; rustc reports those (E0119 at the second field).
+fn duplicate_types(fields: &mut [FieldModel], errors: &mut Accumulator) {
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for field in fields.iter_mut() {
+        let name = field.ident.unraw().to_string();
+        let ty = field.ty.to_token_stream().to_string();
+        if let Some((_, first)) = seen.iter().find(|(t, _)| *t == ty) {
+            errors.push(
+                darling::Error::custom(format!(
+                    "the registry already has a `{}` (field `{first}`): a registry holds one instance per type, which is how `#[depends_on]` finds it; wrap one in a newtype (`struct Replica(Database)`) or register several instances in a `DynRegistry`",
+                    pretty(&field.ty)
+                ))
+                .with_span(&field.ty),
+            );
+            field.duplicate = true;
+        } else {
+            seen.push((ty, name.clone()));
+        }
+        let mut kept = Vec::new();
+        for key in std::mem::take(&mut field.provides) {
+            let text = key.to_token_stream().to_string();
+            if let Some((_, first)) = seen.iter().find(|(t, _)| *t == text) {
+                errors.push(
+                    darling::Error::custom(format!(
+                        "`{}` is already provided by field `{first}`: a dependency on it must resolve to one field; keep one `#[provide({})]`",
+                        pretty(&key),
+                        pretty(&key)
+                    ))
+                    .with_span(&key),
+                );
+            } else {
+                seen.push((text, name.clone()));
+                kept.push(key);
+            }
+        }
+        field.provides = kept;
+    }
+}
+
+fn upper_first(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+/// A type as written, without the token spacing of `to_string` (`Arc<dyn Cache>`).
+fn pretty(ty: &Type) -> String {
+    let mut text = ty.to_token_stream().to_string();
+    for (from, to) in [
+        (" < ", "<"),
+        ("< ", "<"),
+        (" <", "<"),
+        (" >", ">"),
+        (" :: ", "::"),
+        (":: ", "::"),
+        ("& ", "&"),
+        (" ,", ","),
+    ] {
+        text = text.replace(from, to);
+    }
+    text
 }
 
 fn field(field: &syn::Field, errors: &mut Accumulator) -> Option<FieldModel> {
@@ -143,5 +233,6 @@ fn field(field: &syn::Field, errors: &mut Accumulator) -> Option<FieldModel> {
         kind,
         provides,
         reserved,
+        duplicate: false,
     })
 }

@@ -39,21 +39,42 @@ impl FromMeta for StartTimeout {
         if let Expr::Lit(syn::ExprLit {
             lit: syn::Lit::Str(s),
             ..
-        }) = expr
-            && s.value() == "none"
+        }) = crate::options::strip_group(expr)
         {
-            return Ok(Self::None);
+            match s.value().as_str() {
+                "none" => return Ok(Self::None),
+                word @ ("never" | "forever" | "infinite" | "infinity" | "unlimited" | "off"
+                | "false" | "None" | "NONE") => {
+                    return Err(darling::Error::custom(format!(
+                        "to wait forever, write `start_timeout = \"none\"` (not \"{word}\"); otherwise a duration such as \"30s\""
+                    ))
+                    .with_span(s));
+                }
+                _ => {}
+            }
         }
         crate::duration::from_expr(expr).map(Self::After)
     }
 }
 
 /// `escalation = "shutdown_registry" | "stop_dependents"`.
-#[derive(Clone, Copy, FromMeta)]
-#[darling(rename_all = "snake_case")]
+#[derive(Clone, Copy)]
 pub(crate) enum EscalationAttr {
     ShutdownRegistry,
     StopDependents,
+}
+
+impl FromMeta for EscalationAttr {
+    fn from_meta(item: &syn::Meta) -> darling::Result<Self> {
+        crate::options::choice(
+            item,
+            &[
+                ("shutdown_registry", Self::ShutdownRegistry),
+                ("stop_dependents", Self::StopDependents),
+            ],
+        )
+        .map(|(value, _)| value)
+    }
 }
 
 /// `#[service(…)]` on a field.

@@ -3,10 +3,10 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
-use syn::{Ident, Type, WherePredicate, parse_quote, parse_quote_spanned};
+use syn::{Ident, Type, WherePredicate, parse_quote};
 
 use super::model::{FieldKind, ServiceModel};
-use crate::common::respan;
+use crate::common::{local, local_at, respan};
 
 pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
     let krate = &model.krate;
@@ -43,6 +43,8 @@ pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
         has("HAS_HEALTH_CHECK"),
     );
     let hooks = task_block.as_ref().zip(model.tasks).map(|(block, span)| {
+        // Not a name the user's items can shadow (a `const tasks` in scope).
+        let tasks = local_at("tasks", span);
         // Spanned at the `tasks` flag: a missing block is reported there, once.
         quote_spanned! {span=>
             fn on_start(&self) -> impl ::core::future::Future<Output = ::core::result::Result<(), #krate::BoxError>> + ::core::marker::Send {
@@ -54,8 +56,8 @@ pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
             fn health(&self) -> impl ::core::future::Future<Output = #krate::Health> + ::core::marker::Send {
                 #block::health(self)
             }
-            fn spawn_tasks(self: &::std::sync::Arc<Self>, tasks: &mut #krate::TaskSpawner<'_>) {
-                #block::spawn_tasks(self, tasks);
+            fn spawn_tasks(self: &::std::sync::Arc<Self>, #tasks: &mut #krate::TaskSpawner<'_>) {
+                #block::spawn_tasks(self, #tasks);
             }
         }
     });
@@ -103,10 +105,10 @@ pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
         }
     };
 
-    let from_registry = model.fields.as_ref().map_or_else(
-        || from_registry_stub(model),
-        |_| from_registry(model, &dependency_types),
-    );
+    let from_registry = model
+        .fields
+        .as_ref()
+        .map_or_else(|| from_registry_stub(model), |_| from_registry(model));
 
     let declares = model.tasks.map(|span| {
         quote_spanned! {span=>
@@ -115,8 +117,11 @@ pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
         }
     });
 
+    let shareable = shareable_fields(model);
+
     quote! {
         const _: () = {
+            #shareable
             #service_impl
             #from_registry
             #declares
@@ -129,37 +134,46 @@ fn registry_param() -> Ident {
     Ident::new("__LifecycleRegistry", Span::call_site())
 }
 
-fn from_registry(model: &ServiceModel, dependency_types: &[TokenStream]) -> TokenStream {
+fn from_registry(model: &ServiceModel) -> TokenStream {
     let krate = &model.krate;
     let ident = &model.ident;
     let registry = registry_param();
-    let mut generics = model.generics.clone();
-    generics
-        .params
-        .push(parse_quote!(#registry: #krate::Registry));
+    // `R: ProvideField<FieldType>`, no projection: a field that is not an `Arc` is reported
+    // once (by `dependencies()`), and a missing dependency names `Provide<T>`. `Default` is
+    // needed only where the registry builds the service: a service that is only ever given as
+    // an `#[instance]` needs none; through the registry parameter, the bound is not a
+    // trivially false one on a concrete type. Written as tokens, not parsed (the derive runs
+    // unoptimized in dev builds, and syn's parser is most of its time).
+    let bound = |ty: &Type, helper: &str| {
+        let krate = respan(krate, ty.span());
+        let registry = respan(&quote!(#registry), ty.span());
+        let helper = Ident::new(helper, ty.span());
+        quote_spanned!(ty.span()=> #registry: #krate::__private::#helper<#ty>)
+    };
+    let predicates: Vec<TokenStream> = dependency_fields(model)
+        .map(|ty| bound(ty, "ProvideField"))
+        .chain(default_fields(model).map(|ty| bound(ty, "DefaultField")))
+        .collect();
     let (_, ty_generics, _) = model.generics.split_for_impl();
-    {
-        let where_clause = generics.make_where_clause();
-        // `R: ProvideField<FieldType>`, no projection: a field that is not an `Arc` is
-        // reported once (by `dependencies()`), and a missing dependency names `Provide<T>`.
-        for ty in dependency_fields(model) {
-            let krate = respan(krate, ty.span());
-            let registry = respan(&quote!(#registry), ty.span());
-            where_clause.predicates.push(
-                parse_quote_spanned!(ty.span()=> #registry: #krate::__private::ProvideField<#ty>),
-            );
-        }
-    }
-    let (impl_generics, _, where_clause) = generics.split_for_impl();
-    let fields = model.fields.as_deref().unwrap_or_default();
-    let cx = Ident::new(
-        if dependency_types.is_empty() {
-            "_cx"
+    let (impl_generics, where_clause) =
+        if model.generics.params.is_empty() && model.generics.where_clause.is_none() {
+            let where_clause = (!predicates.is_empty()).then(|| quote!(where #(#predicates),*));
+            (quote!(<#registry: #krate::Registry>), where_clause)
         } else {
-            "cx"
-        },
-        Span::mixed_site(),
-    );
+            let mut generics = model.generics.clone();
+            generics
+                .params
+                .push(parse_quote!(#registry: #krate::Registry));
+            let where_clause = generics.make_where_clause();
+            for predicate in &predicates {
+                where_clause.predicates.push(parse_quote!(#predicate));
+            }
+            let (impl_generics, _, where_clause) = generics.split_for_impl();
+            (quote!(#impl_generics), Some(quote!(#where_clause)))
+        };
+    let fields = model.fields.as_deref().unwrap_or_default();
+    // `__lifecycle_cx` starts with `_`: no unused-variable warning without dependencies.
+    let cx = local("cx");
     let inits = fields.iter().map(|f| {
         let field = &f.ident;
         let ty = &f.ty;
@@ -173,7 +187,9 @@ fn from_registry(model: &ServiceModel, dependency_types: &[TokenStream]) -> Toke
             }
             FieldKind::Default(expr) => quote!(#field: #expr),
             FieldKind::DefaultTrait => {
-                quote_spanned!(ty.span()=> #field: <#ty as ::core::default::Default>::default())
+                let krate = respan(krate, ty.span());
+                let registry = respan(&quote!(#registry), ty.span());
+                quote_spanned!(ty.span()=> #field: <#registry as #krate::__private::DefaultField<#ty>>::default_field())
             }
         }
     });
@@ -208,6 +224,46 @@ fn from_registry_stub(model: &ServiceModel) -> TokenStream {
             }
         }
     }
+}
+
+/// The types of the fields filled with `Default::default()`, in order.
+fn default_fields(model: &ServiceModel) -> impl Iterator<Item = &Type> {
+    model
+        .fields
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .filter(|f| matches!(f.kind, FieldKind::DefaultTrait))
+        .map(|f| &f.ty)
+}
+
+/// For a non-generic service: each field's type must be `Send + Sync`, checked at the field's
+/// type so the first error points at the field that is not (rustc's own error, at the struct's
+/// name, follows). Generic services are checked where they are instantiated.
+fn shareable_fields(model: &ServiceModel) -> Option<TokenStream> {
+    if !model.generics.params.is_empty() {
+        return None;
+    }
+    let krate = &model.krate;
+    let checks: Vec<TokenStream> = model
+        .fields
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            let ty = &f.ty;
+            let krate = respan(krate, ty.span());
+            quote_spanned!(ty.span()=> #ty: #krate::__private::ShareableField,)
+        })
+        .collect();
+    // A where clause is checked with the item's signature, before the `Service` impl (whose
+    // supertraits rustc reports at the struct's name), so this error comes first.
+    (!checks.is_empty()).then(|| {
+        quote! {
+            #[allow(dead_code)]
+            struct ShareableFields where #(#checks)*;
+        }
+    })
 }
 
 /// The types of the `#[depends_on]` fields, in order.

@@ -104,10 +104,8 @@ impl ServiceModel {
                     errors.push(shape_error(input, "a tuple struct"));
                     None
                 }
-                Fields::Unit => {
-                    errors.push(shape_error(input, "a unit struct"));
-                    None
-                }
+                // A unit struct is a service without fields (built as `Self {}`).
+                Fields::Unit => Some(Vec::new()),
             },
             Data::Enum(_) => {
                 errors.push(shape_error(input, "an enum"));
@@ -133,7 +131,7 @@ impl ServiceModel {
 
 /// The type's name without a raw-identifier prefix.
 fn type_name(ident: &Ident) -> String {
-    ident.to_string().trim_start_matches("r#").to_owned()
+    syn::ext::IdentExt::unraw(ident).to_string()
 }
 
 /// Services live behind an `Arc` for the whole run: no borrowed data.
@@ -150,16 +148,8 @@ fn reject_lifetimes(input: &DeriveInput, errors: &mut Accumulator) {
 }
 
 fn shape_error(input: &DeriveInput, what: &str) -> darling::Error {
-    let hint = if what == "a unit struct" {
-        format!(
-            "; write `struct {} {{}}` for a service without fields",
-            input.ident
-        )
-    } else {
-        String::new()
-    };
     darling::Error::custom(format!(
-        "`#[derive(Service)]` needs a struct with named fields (dependencies are fields marked `#[depends_on]`), and `{}` is {what}{hint}",
+        "`#[derive(Service)]` needs a struct with named fields (dependencies are fields marked `#[depends_on]`) or a unit struct, and `{}` is {what}",
         input.ident
     ))
     .with_span(&input.ident)

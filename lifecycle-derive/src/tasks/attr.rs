@@ -32,10 +32,23 @@ pub(crate) struct TaskAttr {
 }
 
 /// `restart = "never" | "on_failure" | "always"`.
-#[derive(Clone, Copy, PartialEq, Eq, FromMeta)]
-#[darling(rename_all = "snake_case")]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum RestartAttr {
     Never,
     OnFailure,
     Always,
+}
+
+impl FromMeta for RestartAttr {
+    fn from_meta(item: &syn::Meta) -> darling::Result<Self> {
+        crate::options::choice(
+            item,
+            &[
+                ("never", Self::Never),
+                ("on_failure", Self::OnFailure),
+                ("always", Self::Always),
+            ],
+        )
+        .map(|(value, _)| value)
+    }
 }

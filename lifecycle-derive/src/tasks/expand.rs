@@ -1,12 +1,12 @@
 //! Re-emits the impl block and generates `impl TaskBlock` from the hooks and tasks.
 
-use proc_macro2::{Span, TokenStream};
+use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned as _;
 use syn::{Ident, WherePredicate, parse_quote};
 
 use super::model::{Hook, Task, TasksModel};
-use crate::common::respan;
+use crate::common::{local, local_at, respan};
 
 pub(crate) fn expand(model: &TasksModel) -> TokenStream {
     let item = &model.item;
@@ -26,31 +26,35 @@ pub(crate) fn expand(model: &TasksModel) -> TokenStream {
     let result = quote!(::core::result::Result<(), #krate::BoxError>);
     let no_hook = quote!(::core::future::ready(::core::result::Result::Ok(())));
     let start_items = hook_items(
-        model.start.as_ref(),
+        &model.start,
         &quote!(HAS_START_HOOK),
         &quote!(fn on_start(&self) -> impl ::core::future::Future<Output = #result> + ::core::marker::Send),
-        &quote!(#krate::__private::HookOutcome::into_hook_result),
+        &quote!(#krate::TaskOutcome::into_task_result),
         &no_hook,
         krate,
     );
     let stop_items = hook_items(
-        model.stop.as_ref(),
+        &model.stop,
         &quote!(HAS_STOP_HOOK),
         &quote!(fn on_stop(&self) -> impl ::core::future::Future<Output = #result> + ::core::marker::Send),
-        &quote!(#krate::__private::HookOutcome::into_hook_result),
+        &quote!(#krate::TaskOutcome::into_task_result),
         &no_hook,
         krate,
     );
     let health_items = hook_items(
-        model.health.as_ref(),
+        &model.health,
         &quote!(HAS_HEALTH_CHECK),
         &quote!(fn health(&self) -> impl ::core::future::Future<Output = #krate::Health> + ::core::marker::Send),
-        &quote!(#krate::__private::HealthReturn::into_health),
+        &quote!(#krate::IntoHealth::into_health),
         &quote!(::core::future::ready(#krate::Health::Healthy)),
         krate,
     );
+    // Hooks or tasks that may not both be configured in: an error at the second one if they are.
+    let conflicts = model.conflicts.iter().map(|(condition, message, span)| {
+        quote_spanned!(*span=> #[cfg(#condition)] ::core::compile_error!(#message);)
+    });
 
-    let spawner = Ident::new("tasks", Span::mixed_site());
+    let spawner = local("tasks");
     let spawns = model.tasks.iter().map(|t| spawn(t, krate, &spawner));
     let check =
         quote_spanned!(self_ty.span()=> #krate::__private::assert_declares_tasks::<Self>(););
@@ -59,6 +63,8 @@ pub(crate) fn expand(model: &TasksModel) -> TokenStream {
         #item
 
         const _: () = {
+            #(#conflicts)*
+
             #[automatically_derived]
             impl #impl_generics #krate::__private::TaskBlock for #self_ty #where_clause {
                 #start_items
@@ -73,59 +79,63 @@ pub(crate) fn expand(model: &TasksModel) -> TokenStream {
     }
 }
 
-/// A hook's `HAS_…` constant and adapter method. A `#[cfg]`-gated hook gets both variants,
-/// each under its condition.
+/// A hook's `HAS_…` constant and adapter method. Hooks under `#[cfg]`s get one variant each,
+/// under its conditions (the first configured-in one wins; two are a `compile_error!`), and
+/// the "no hook" variant when none is configured in.
 fn hook_items(
-    hook: Option<&Hook>,
+    hooks: &[Hook],
     constant: &TokenStream,
     signature: &TokenStream,
     convert: &TokenStream,
     absent: &TokenStream,
     krate: &TokenStream,
 ) -> TokenStream {
-    let Some(body) = hook_body(hook, krate, convert) else {
-        return quote! {
-            const #constant: bool = false;
-            #signature { #absent }
-        };
-    };
-    let predicates: Vec<TokenStream> = hook
-        .map(|h| h.cfgs.iter().filter_map(cfg_predicate).collect())
-        .unwrap_or_default();
-    if predicates.is_empty() {
+    let hooks: Vec<(&Hook, TokenStream)> = hooks
+        .iter()
+        .filter_map(|h| hook_body(h, krate, convert).map(|body| (h, body)))
+        .collect();
+    if let [(hook, body)] = hooks.as_slice()
+        && hook.cfgs.is_empty()
+    {
         return quote! {
             const #constant: bool = true;
             #signature { #body }
         };
     }
-    let when = quote!(all(#(#predicates),*));
+    if hooks.is_empty() {
+        // `TaskBlock`'s defaults: no hook, nothing generated.
+        let _ = absent;
+        return TokenStream::new();
+    }
+    let conditions: Vec<TokenStream> = hooks
+        .iter()
+        .map(|(h, _)| {
+            let cfgs = &h.cfgs;
+            quote!(all(#(#cfgs),*))
+        })
+        .collect();
+    let variants = hooks.iter().enumerate().map(|(i, (_, body))| {
+        let this = &conditions[i];
+        let earlier = &conditions[..i];
+        let when = quote!(all(#this, not(any(#(#earlier),*))));
+        quote! {
+            #[cfg(#when)]
+            const #constant: bool = true;
+            #[cfg(#when)]
+            #signature { #body }
+        }
+    });
     quote! {
-        #[cfg(#when)]
-        const #constant: bool = true;
-        #[cfg(not(#when))]
+        #(#variants)*
+        #[cfg(not(any(#(#conditions),*)))]
         const #constant: bool = false;
-        #[cfg(#when)]
-        #signature { #body }
-        #[cfg(not(#when))]
+        #[cfg(not(any(#(#conditions),*)))]
         #signature { #absent }
     }
 }
 
-/// The predicate of a `#[cfg(predicate)]` attribute.
-fn cfg_predicate(attr: &syn::Attribute) -> Option<TokenStream> {
-    match &attr.meta {
-        syn::Meta::List(list) => Some(list.tokens.clone()),
-        _ => None,
-    }
-}
-
 /// The body of a hook adapter: calls the method, converts its output.
-fn hook_body(
-    hook: Option<&Hook>,
-    krate: &TokenStream,
-    convert: &TokenStream,
-) -> Option<TokenStream> {
-    let hook = hook?;
+fn hook_body(hook: &Hook, krate: &TokenStream, convert: &TokenStream) -> Option<TokenStream> {
     if !hook.callable {
         return None;
     }
@@ -137,7 +147,8 @@ fn hook_body(
     };
     // Every token of the conversion is at the return type, in the user's syntax context: a
     // wrong return type is reported there (mixed contexts would move it to the attribute).
-    let output = Ident::new("lifecycle_output", hook.output_span);
+    // Prefixed: no constant of the user's named like it can turn the binding into a pattern.
+    let output = local_at("output", hook.output_span);
     let convert = respan(convert, hook.output_span);
     let convert = quote_spanned!(hook.output_span=> #convert(#output));
     // Annotated (`: _`) so `unit_bindings` stays quiet for hooks returning `()`.
@@ -153,29 +164,30 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
     let span = method.span();
     let spec = &task.spec;
     let cfgs = &task.cfgs;
-    let this = Ident::new("this", Span::mixed_site());
+    let cfgs = (!cfgs.is_empty()).then(|| quote!(#[cfg(all(#(#cfgs),*))]));
+    let this = local("this");
     let shutdown_arg = task.shutdown_ty.as_ref().map(|ty| {
         // Converted through `ShutdownParam`, named by the parameter's type: a wrong type is
         // reported at it, in words, and any alias of `Shutdown` works.
         let span = ty.span();
         let krate = respan(krate, span);
         let ty = respan(&quote!(#ty), span);
-        let shutdown = Ident::new("lifecycle_shutdown", span);
+        let shutdown = local_at("shutdown", span);
         quote_spanned!(span=> , <#ty as #krate::__private::ShutdownParam>::from_shutdown(#shutdown))
     });
     let shutdown_param = match &task.shutdown_ty {
         Some(ty) => {
-            let shutdown = Ident::new("lifecycle_shutdown", ty.span());
+            let shutdown = local_at("shutdown", ty.span());
             quote!(#shutdown)
         }
         None => quote!(_),
     };
     // Every token of the conversion is at the return type, in the user's syntax context: a
     // wrong return type is reported there (mixed contexts would move it to the attribute).
-    let output = Ident::new("lifecycle_output", task.output_span);
+    let output = local_at("output", task.output_span);
     let convert = {
         let krate = respan(krate, task.output_span);
-        quote_spanned!(task.output_span=> #krate::__private::TaskReturn::into_task_result(#output))
+        quote_spanned!(task.output_span=> #krate::TaskOutcome::into_task_result(#output))
     };
     let call = if task.blocking {
         quote_spanned!(span=> Self::#method(&#this #shutdown_arg))
@@ -190,7 +202,7 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
     };
     if task.blocking {
         quote_spanned! {span=>
-            #(#cfgs)*
+            #cfgs
             {
                 let #this = ::core::clone::Clone::clone(self);
                 #spawner.spawn_blocking(#spec, move |#shutdown_param: #krate::Shutdown| { #run });
@@ -198,7 +210,7 @@ fn spawn(task: &Task, krate: &TokenStream, spawner: &Ident) -> TokenStream {
         }
     } else {
         quote_spanned! {span=>
-            #(#cfgs)*
+            #cfgs
             {
                 let #this = ::core::clone::Clone::clone(self);
                 #spawner.spawn(#spec, move |#shutdown_param: #krate::Shutdown| {

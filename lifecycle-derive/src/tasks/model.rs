@@ -5,6 +5,7 @@ use std::time::Duration;
 use darling::error::Accumulator;
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens as _, quote};
+use syn::ext::IdentExt as _;
 use syn::spanned::Spanned as _;
 use syn::{
     Attribute, FnArg, Ident, ImplItem, ImplItemFn, ItemImpl, Meta, ReceiverKind, ReturnType,
@@ -25,10 +26,14 @@ pub(crate) struct TasksModel {
     pub(crate) item: ItemImpl,
     /// `false` when the block cannot get a `TaskBlock` impl (a trait impl).
     pub(crate) inherent: bool,
-    pub(crate) start: Option<Hook>,
-    pub(crate) stop: Option<Hook>,
-    pub(crate) health: Option<Hook>,
+    /// Every `#[on_start]` method (more than one only under `#[cfg]`s: alternatives).
+    pub(crate) start: Vec<Hook>,
+    pub(crate) stop: Vec<Hook>,
+    pub(crate) health: Vec<Hook>,
     pub(crate) tasks: Vec<Task>,
+    /// Pairs of hooks or tasks that conflict when both are configured in: `(condition,
+    /// message, span)`, emitted as `#[cfg(condition)] compile_error!(message)`.
+    pub(crate) conflicts: Vec<(TokenStream, String, Span)>,
 }
 
 /// An `#[on_start]`, `#[on_stop]` or `#[health]` method.
@@ -39,8 +44,11 @@ pub(crate) struct Hook {
     pub(crate) output_span: Span,
     /// The signature is valid (otherwise an error is reported and no call generated).
     pub(crate) callable: bool,
-    /// The method's `#[cfg]` attributes: the adapter exists exactly when the method does.
-    pub(crate) cfgs: Vec<Attribute>,
+    /// The predicates of the method's `#[cfg]`s (and of a `#[cfg_attr(p, on_start)]`): the
+    /// adapter exists exactly when they all hold.
+    pub(crate) cfgs: Vec<TokenStream>,
+    /// Where a conflict with another hook of the same role is reported.
+    pub(crate) attr_span: Span,
 }
 
 /// A `#[background_task]` method.
@@ -53,8 +61,9 @@ pub(crate) struct Task {
     /// Arity 2 (`&self, Shutdown`): the `Shutdown` parameter's type, as written (any alias of
     /// `Shutdown`). `None` for arity 1, whose future is dropped at stop.
     pub(crate) shutdown_ty: Option<Type>,
-    /// The method's `#[cfg]` attributes: the task is spawned exactly when the method exists.
-    pub(crate) cfgs: Vec<Attribute>,
+    /// The predicates of the method's `#[cfg]`s (and of a `#[cfg_attr(p, background_task)]`):
+    /// the task is spawned exactly when they all hold.
+    pub(crate) cfgs: Vec<TokenStream>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -87,12 +96,13 @@ impl TasksModel {
             krate,
             item: item.clone(),
             inherent,
-            start: None,
-            stop: None,
-            health: None,
+            start: Vec::new(),
+            stop: Vec::new(),
+            health: Vec::new(),
             tasks: Vec::new(),
+            conflicts: Vec::new(),
         };
-        let mut names: Vec<(String, Span)> = Vec::new();
+        let mut names: Vec<TaskName> = Vec::new();
         for impl_item in &mut item.items {
             let attrs = match impl_item {
                 ImplItem::Fn(method) => {
@@ -125,16 +135,22 @@ impl TasksModel {
     fn method(
         &mut self,
         method: &mut ImplItemFn,
-        names: &mut Vec<(String, Span)>,
+        names: &mut Vec<TaskName>,
         errors: &mut Accumulator,
     ) {
-        let (ours, rest): (Vec<Attribute>, Vec<Attribute>) = std::mem::take(&mut method.attrs)
-            .into_iter()
-            .partition(|a| ROLES.iter().any(|r| is_attr(a, r)));
+        let (ours, rest, role_cfgs) = take_roles(std::mem::take(&mut method.attrs));
         method.attrs = rest;
         let Some(first) = ours.first() else {
             return;
         };
+        let mut conditions = cfgs(&method.attrs);
+        conditions.extend(role_cfgs.iter().cloned());
+        if !role_cfgs.is_empty() {
+            // Without the role, the method may be unused.
+            method
+                .attrs
+                .push(syn::parse_quote!(#[cfg_attr(not(all(#(#role_cfgs),*)), allow(dead_code))]));
+        }
         for extra in ours.iter().skip(1) {
             errors.push(
                 darling::Error::custom(
@@ -175,18 +191,35 @@ impl TasksModel {
         for e in signature {
             errors.push(e);
         }
-        let output_span = match &sig.output {
-            ReturnType::Default => sig.ident.span(),
-            ReturnType::Type(_, ty) => ty.span(),
+        // `fn x(&self) -> impl Future<Output = …> + Send` is awaited like an `async fn`.
+        let future = future_output(&sig.output);
+        let output_span = match (&sig.output, future) {
+            (_, Some(Some(output))) => output.span(),
+            (ReturnType::Default, _) => sig.ident.span(),
+            (ReturnType::Type(_, ty), _) => ty.span(),
         };
+        let is_async = sig.asyncness.is_some() || future.is_some();
         let mut allows = vec![quote!(clippy::unused_self)];
         if sig.asyncness.is_some() {
             allows.push(quote!(clippy::unused_async));
         }
         if role == Role::Task {
             allows.push(quote!(clippy::needless_pass_by_value));
-            if let Some(task) = task(&self.krate, first, method, output_span, names, errors)
-                && callable
+            let shape = TaskShape {
+                output_span,
+                is_async,
+                returns_future: future.is_some(),
+                cfgs: conditions,
+            };
+            if let Some(task) = task(
+                &self.krate,
+                first,
+                method,
+                shape,
+                names,
+                &mut self.conflicts,
+                errors,
+            ) && callable
             {
                 self.tasks.push(task);
             }
@@ -199,31 +232,175 @@ impl TasksModel {
             }
             let hook = Hook {
                 ident: sig.ident.clone(),
-                is_async: sig.asyncness.is_some(),
+                is_async,
                 output_span,
                 callable,
-                cfgs: cfgs(&method.attrs),
+                cfgs: conditions,
+                attr_span: first.path().span(),
             };
+            let role_name = path_name(first);
             let slot = match role {
                 Role::Start => &mut self.start,
                 Role::Stop => &mut self.stop,
                 _ => &mut self.health,
             };
-            if let Some(previous) = slot {
-                errors.push(
-                    darling::Error::custom(format!(
-                        "only one `#[{}]` per service: `{}` is one already",
-                        path_name(first),
-                        previous.ident
-                    ))
-                    .with_span(first.path()),
+            let mut keep = true;
+            for previous in slot.iter() {
+                let message = format!(
+                    "only one `#[{role_name}]` per service: `{}` is one already",
+                    previous.ident.unraw()
                 );
-            } else {
-                *slot = Some(hook);
+                if previous.cfgs.is_empty() && hook.cfgs.is_empty() {
+                    // Both always compiled in: one error now, and only the first is used.
+                    errors.push(darling::Error::custom(message).with_span(&hook.attr_span));
+                    keep = false;
+                } else {
+                    // Alternatives under `#[cfg]`s: an error only if both are configured in.
+                    let (a, b) = (&previous.cfgs, &hook.cfgs);
+                    self.conflicts.push((
+                        quote!(all(#(#a,)* #(#b),*)),
+                        format!(
+                            "{message} (both are configured in: make their `#[cfg]`s exclusive)"
+                        ),
+                        hook.attr_span,
+                    ));
+                }
+            }
+            if keep {
+                slot.push(hook);
             }
         }
         method.attrs.push(syn::parse_quote!(#[allow(#(#allows),*)]));
     }
+}
+
+/// A task's name, where it is written, and the conditions under which it exists.
+pub(crate) struct TaskName {
+    name: String,
+    span: Span,
+    cfgs: Vec<TokenStream>,
+}
+
+/// What `method()` found out about a task's signature.
+struct TaskShape {
+    output_span: Span,
+    is_async: bool,
+    returns_future: bool,
+    cfgs: Vec<TokenStream>,
+}
+
+/// Splits the attributes into our roles and the rest. A role inside
+/// `#[cfg_attr(predicate, background_task(…))]` counts, under `predicate` (returned); the
+/// `cfg_attr` keeps its other attributes.
+fn take_roles(attrs: Vec<Attribute>) -> (Vec<Attribute>, Vec<Attribute>, Vec<TokenStream>) {
+    let mut ours = Vec::new();
+    let mut rest = Vec::new();
+    let mut conditions = Vec::new();
+    for attr in attrs {
+        if ROLES.iter().any(|r| is_attr(&attr, r)) {
+            ours.push(attr);
+            continue;
+        }
+        if !attr.path().is_ident("cfg_attr") {
+            rest.push(attr);
+            continue;
+        }
+        let parsed = attr.parse_args_with(|input: syn::parse::ParseStream<'_>| {
+            let predicate: Meta = input.parse()?;
+            input.parse::<syn::Token![,]>()?;
+            let metas =
+                syn::punctuated::Punctuated::<Meta, syn::Token![,]>::parse_terminated(input)?;
+            Ok((predicate, metas))
+        });
+        let Ok((predicate, metas)) = parsed else {
+            rest.push(attr);
+            continue;
+        };
+        let (roles, others): (Vec<Meta>, Vec<Meta>) = metas
+            .into_iter()
+            .partition(|m| ROLES.iter().any(|r| is_meta(m, r)));
+        if roles.is_empty() {
+            rest.push(attr);
+            continue;
+        }
+        conditions.push(predicate.to_token_stream());
+        ours.extend(
+            roles
+                .into_iter()
+                .map(|meta| -> Attribute { syn::parse_quote!(#[#meta]) }),
+        );
+        if !others.is_empty() {
+            rest.push(syn::parse_quote!(#[cfg_attr(#predicate, #(#others),*)]));
+        }
+    }
+    (ours, rest, conditions)
+}
+
+fn is_meta(meta: &Meta, name: &str) -> bool {
+    meta.path()
+        .segments
+        .last()
+        .is_some_and(|last| last.ident == name && last.arguments.is_none())
+}
+
+/// `Some(output)` when the method returns a future without being `async`: `impl Future<Output
+/// = T> (+ Send)`, `Pin<Box<dyn Future<Output = T> + Send>>` or a `BoxFuture<'_, T>`;
+/// `output` is `T` when it is written. `None` for any other return type.
+fn future_output(output: &ReturnType) -> Option<Option<&Type>> {
+    let ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    future_type(ty)
+}
+
+fn future_type(ty: &Type) -> Option<Option<&Type>> {
+    match ty {
+        Type::Paren(p) => future_type(&p.elem),
+        Type::Group(g) => future_type(&g.elem),
+        Type::ImplTrait(t) => future_bound(t.bounds.iter()),
+        Type::TraitObject(t) => future_bound(t.bounds.iter()),
+        Type::Path(p) if p.qself.is_none() => {
+            let last = p.path.segments.last()?;
+            let args = match &last.arguments {
+                syn::PathArguments::AngleBracketed(args) => Some(args),
+                _ => None,
+            };
+            let types = || {
+                args.into_iter()
+                    .flat_map(|a| a.args.iter())
+                    .filter_map(|a| match a {
+                        syn::GenericArgument::Type(t) => Some(t),
+                        _ => None,
+                    })
+            };
+            match last.ident.to_string().as_str() {
+                "Pin" | "Box" => types().next().and_then(future_type),
+                "BoxFuture" | "LocalBoxFuture" => Some(types().next()),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+fn future_bound<'a>(
+    bounds: impl Iterator<Item = &'a syn::TypeParamBound>,
+) -> Option<Option<&'a Type>> {
+    bounds
+        .filter_map(|b| match b {
+            syn::TypeParamBound::Trait(t) => t.path.segments.last(),
+            _ => None,
+        })
+        .find(|last| last.ident == "Future")
+        .map(|last| match &last.arguments {
+            syn::PathArguments::AngleBracketed(args) => args.args.iter().find_map(|a| match a {
+                syn::GenericArgument::AssocType(assoc) if assoc.ident == "Output" => {
+                    Some(&assoc.ty)
+                }
+                _ => None,
+            }),
+            _ => None,
+        })
 }
 
 /// `&self` only: the service is shared behind an `Arc`.
@@ -242,6 +419,12 @@ fn check_receiver(sig: &Signature, what: &str) -> darling::Result<()> {
         return error(format!("{what} cannot take `mut self`"), mutability.span());
     }
     match &receiver.kind {
+        ReceiverKind::Reference(_, Some(lifetime), None) if lifetime.ident == "static" => Err(
+            darling::Error::custom(format!(
+                "{what} takes `&self`, not `&'static self`: the service lives in an `Arc` that the registry drops at the end of the run, so it is never borrowed for `'static`; to move work into a spawned task, clone what it needs"
+            ))
+            .with_span(&lifetime),
+        ),
         ReceiverKind::Reference(_, _, None) => Ok(()),
         ReceiverKind::Reference(_, _, Some(mutability)) => {
             error(format!("{what} cannot take `&mut self`"), mutability.span())
@@ -295,10 +478,20 @@ fn is_ref_self(ty: &Type) -> bool {
 /// No generics, `unsafe`, `extern` or `const`.
 fn check_plain(sig: &Signature, what: &str) -> darling::Result<()> {
     let mut errors = darling::Error::accumulator();
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
+    if !sig.generics.params.is_empty() {
         errors.push(
-            darling::Error::custom(format!("{what} cannot have generic parameters"))
-                .with_span(&sig.generics),
+            darling::Error::custom(format!(
+                "{what} cannot have generic parameters: the macro calls it with no type arguments; use concrete types, or call a generic helper from the method"
+            ))
+            .with_span(&sig.generics.params),
+        );
+    }
+    if let Some(where_clause) = &sig.generics.where_clause {
+        errors.push(
+            darling::Error::custom(format!(
+                "{what} cannot have its own `where` clause: put bounds on the impl block (`impl<T: …> Service<T>`)"
+            ))
+            .with_span(where_clause),
         );
     }
     if let Safety::Unsafe(token) = &sig.safety {
@@ -326,8 +519,9 @@ fn task(
     krate: &TokenStream,
     attr: &Attribute,
     method: &ImplItemFn,
-    output_span: Span,
-    names: &mut Vec<(String, Span)>,
+    shape: TaskShape,
+    names: &mut Vec<TaskName>,
+    conflicts: &mut Vec<(TokenStream, String, Span)>,
     errors: &mut Accumulator,
 ) -> Option<Task> {
     let sig = &method.sig;
@@ -355,49 +549,81 @@ fn task(
         FnArg::Typed(t) => Some((*t.ty).clone()),
         FnArg::Receiver(_) => None,
     });
+    if let Some(ty) = &shutdown_ty
+        && let Some(error) = shutdown_shape_error(ty)
+    {
+        callable = false;
+        errors.push(error);
+    }
 
-    match (sig.asyncness, blocking) {
-        (None, false) => {
+    match (shape.is_async, blocking) {
+        (false, false) => {
             callable = false;
             errors.push(
             darling::Error::custom(
-                "a background task must be an `async fn`, or a plain `fn` marked `#[background_task(blocking)]` to run on the blocking pool",
+                "a background task must be an `async fn` (or return `impl Future`), or a plain `fn` marked `#[background_task(blocking)]` to run on the blocking pool",
             )
             .with_span(&sig.fn_token),
             );
         }
-        (Some(token), true) => {
+        (true, true) => {
             callable = false;
+            let span = sig
+                .asyncness
+                .map_or(shape.output_span, |token| token.span());
+            let fix = if shape.returns_future {
+                "return the value itself instead of a future"
+            } else {
+                "remove `async`"
+            };
             errors.push(
-                darling::Error::custom(
-                    "`blocking` runs a plain `fn` on the blocking pool: remove `async`, or remove `blocking`",
-                )
-                .with_span(&token),
+                darling::Error::custom(format!(
+                    "`blocking` runs a plain `fn` on the blocking pool: {fix}, or remove `blocking`"
+                ))
+                .with_span(&span),
             );
         }
         _ => {}
     }
 
+    let method_name = sig.ident.unraw().to_string();
     let name = match &options.name {
         Some(name) if name.value.trim().is_empty() => {
             errors
                 .push(darling::Error::custom("a task name cannot be empty").with_span(&name.span));
-            sig.ident.to_string()
+            method_name
         }
         Some(name) => name.value.clone(),
-        None => sig.ident.to_string(),
+        None => method_name,
     };
     let name_span = options
         .name
         .as_ref()
         .map_or_else(|| sig.ident.span(), |n| n.span);
-    if let Some((_, _)) = names.iter().find(|(n, _)| *n == name) {
-        errors.push(
-            darling::Error::custom(format!("two tasks of this service are named `{name}`"))
-                .with_span(&name_span),
-        );
+    let message = format!("two tasks of this service are named `{name}`");
+    let mut unique = true;
+    for previous in names.iter().filter(|n| n.name == name) {
+        if previous.cfgs.is_empty() && shape.cfgs.is_empty() {
+            unique = false;
+        } else {
+            // Alternatives under `#[cfg]`s: an error only if both are configured in.
+            let (a, b) = (&previous.cfgs, &shape.cfgs);
+            conflicts.push((
+                quote!(all(#(#a,)* #(#b),*)),
+                format!("{message} (both are configured in: make their `#[cfg]`s exclusive, or give one a `name = \"…\"`)"),
+                name_span,
+            ));
+        }
+        let _ = previous.span;
     }
-    names.push((name.clone(), name_span));
+    if !unique {
+        errors.push(darling::Error::custom(message).with_span(&name_span));
+    }
+    names.push(TaskName {
+        name: name.clone(),
+        span: name_span,
+        cfgs: shape.cfgs.clone(),
+    });
 
     let mut spec = spec(krate, &name, &options, errors);
     if !takes_shutdown && !blocking {
@@ -408,18 +634,43 @@ fn task(
         ident: sig.ident.clone(),
         blocking,
         spec,
-        output_span,
+        output_span: shape.output_span,
         shutdown_ty,
-        cfgs: cfgs(&method.attrs),
+        cfgs: shape.cfgs,
     })
 }
 
-/// The `#[cfg(…)]` attributes among `attrs`.
-fn cfgs(attrs: &[Attribute]) -> Vec<Attribute> {
+/// The `Shutdown` parameter by reference or as `impl Trait`: an error at the type that says
+/// how to write it (the trait check would suggest borrowing, or rustc would give E0562).
+fn shutdown_shape_error(ty: &Type) -> Option<darling::Error> {
+    match ty {
+        Type::Reference(r) => Some(
+            darling::Error::custom(format!(
+                "a background task receives the `Shutdown` handle by value: write `shutdown: {}` (it is a cheap clone of the service's token)",
+                pretty(&r.elem)
+            ))
+            .with_span(&r.and_token),
+        ),
+        Type::ImplTrait(t) => Some(
+            darling::Error::custom(
+                "a background task receives the `Shutdown` handle: write `shutdown: Shutdown`, not `impl …`",
+            )
+            .with_span(&t.impl_token),
+        ),
+        Type::Paren(p) => shutdown_shape_error(&p.elem),
+        _ => None,
+    }
+}
+
+/// The predicates of the `#[cfg(…)]` attributes among `attrs`.
+fn cfgs(attrs: &[Attribute]) -> Vec<TokenStream> {
     attrs
         .iter()
         .filter(|a| a.path().is_ident("cfg"))
-        .cloned()
+        .filter_map(|a| match &a.meta {
+            Meta::List(list) => Some(list.tokens.clone()),
+            _ => None,
+        })
         .collect()
 }
 
@@ -505,6 +756,23 @@ fn spec(
             ))
             .with_span(&max.span),
         );
+    }
+    if let Some(restart) = &options.restart
+        && **restart == RestartAttr::Never
+    {
+        for (option, span) in [
+            ("backoff", options.backoff.map(|b| b.span)),
+            ("max_backoff", options.max_backoff.map(|b| b.span)),
+        ] {
+            if let Some(span) = span {
+                errors.push(
+                    darling::Error::custom(format!(
+                        "`{option}` has no effect with `restart = \"never\"`: remove it, or choose `restart = \"on_failure\"` or `\"always\"`"
+                    ))
+                    .with_span(&span),
+                );
+            }
+        }
     }
     if backoff.is_some() || max_backoff.is_some() {
         let (base, max) = backoff_pair(backoff.map(|b| b.value), max_backoff.map(|b| b.value));

@@ -1,6 +1,7 @@
 use lifecycle_core::Service;
 
 #[derive(Service)]
-struct Database;
+#[service(escalation = stop_dependents)]
+struct Database {}
 
 fn main() {}

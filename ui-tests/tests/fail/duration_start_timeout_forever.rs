@@ -1,0 +1,7 @@
+use lifecycle_core::Service;
+
+#[derive(Service)]
+#[service(start_timeout = "forever")]
+struct Database {}
+
+fn main() {}

@@ -1,0 +1,7 @@
+use lifecycle_core::Service;
+
+#[derive(Service)]
+#[service(stop_timeout = , name = "db")]
+struct Database {}
+
+fn main() {}

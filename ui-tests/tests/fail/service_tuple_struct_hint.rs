@@ -1,0 +1,6 @@
+use lifecycle_core::Service;
+
+#[derive(Service)]
+struct Database(String);
+
+fn main() {}

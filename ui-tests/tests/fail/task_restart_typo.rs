@@ -1,0 +1,13 @@
+use lifecycle_core::Service;
+
+#[derive(Service)]
+#[service(tasks)]
+struct Poller {}
+
+#[lifecycle_core::tasks]
+impl Poller {
+    #[background_task(restart = "on_failur")]
+    async fn poll(&self) {}
+}
+
+fn main() {}

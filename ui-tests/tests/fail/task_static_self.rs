@@ -1,0 +1,13 @@
+use lifecycle_core::Service;
+
+#[derive(Service)]
+#[service(tasks)]
+struct Poller {}
+
+#[lifecycle_core::tasks]
+impl Poller {
+    #[background_task(every = "1s")]
+    async fn poll(&'static self) {}
+}
+
+fn main() {}
