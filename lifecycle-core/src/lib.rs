@@ -112,6 +112,7 @@ mod graph;
 pub mod health;
 mod macro_support;
 mod registry;
+mod render;
 mod service;
 #[cfg(feature = "signal")]
 mod signal;

@@ -334,6 +334,11 @@ impl BuiltRegistry {
         crate::graph::to_mermaid(&self.engine)
     }
 
+    /// The dependency graph as SVG; see [`RegistryHandle::to_svg`](crate::RegistryHandle::to_svg).
+    pub fn to_svg(&self) -> String {
+        crate::graph::to_svg(&self.engine)
+    }
+
     /// Every service's state (all New before start).
     pub fn states(&self) -> Vec<(String, State)> {
         crate::registry::running::states(&self.engine)

@@ -161,6 +161,11 @@ impl RunningRegistry {
     pub fn to_mermaid(&self) -> String {
         self.handle.to_mermaid()
     }
+
+    /// The dependency graph as SVG; see [`RegistryHandle::to_svg`].
+    pub fn to_svg(&self) -> String {
+        self.handle.to_svg()
+    }
 }
 
 impl std::fmt::Debug for RunningRegistry {
@@ -205,6 +210,25 @@ impl RegistryHandle {
     /// The dependency graph as a Mermaid flowchart.
     pub fn to_mermaid(&self) -> String {
         crate::graph::to_mermaid(&self.engine)
+    }
+
+    /// The dependency graph as a standalone SVG document with a layered layout: one column
+    /// per depth (the longest dependency chain below a service), arrows to dependencies,
+    /// each service a `<g class="service">` coloured by its current state. No script.
+    ///
+    /// ```
+    /// # use lifecycle_core::{DynRegistry, Service};
+    /// # use std::sync::Arc;
+    /// # struct Db;
+    /// # impl Service for Db { const NAME: &'static str = "Db"; }
+    /// let mut registry = DynRegistry::new();
+    /// registry.add(Arc::new(Db));
+    /// let svg = registry.build()?.handle().to_svg();
+    /// assert!(svg.contains(r#"data-name="Db""#));
+    /// # Ok::<(), lifecycle_core::BuildError>(())
+    /// ```
+    pub fn to_svg(&self) -> String {
+        crate::graph::to_svg(&self.engine)
     }
 
     /// Graceful stop, once; concurrent and later callers get the same report. Before or
