@@ -17,6 +17,9 @@
 //! - **readiness**: every service Running and healthy, and the registry is not draining.
 //! - **liveness**: no service is Failed.
 
+#[cfg(feature = "metrics")]
+#[cfg_attr(docsrs, doc(cfg(feature = "metrics")))]
+pub mod metrics;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod probes;
