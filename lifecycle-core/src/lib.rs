@@ -111,11 +111,6 @@ pub mod events;
 mod graph;
 pub mod health;
 mod macro_support;
-#[cfg(any(feature = "axum", feature = "systemd", feature = "metrics"))]
-#[cfg_attr(
-    docsrs,
-    doc(cfg(any(feature = "axum", feature = "systemd", feature = "metrics")))
-)]
 pub mod ops;
 mod registry;
 mod render;

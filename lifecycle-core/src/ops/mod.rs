@@ -3,12 +3,14 @@
 //!
 //! | feature   | module                | what it gives                                                  |
 //! |-----------|-----------------------|----------------------------------------------------------------|
-//! | `axum`    | [`probes`](self)      | `/livez`, `/readyz`, `/startupz` for Kubernetes, JSON bodies     |
+//! | `axum`    | `probes`              | `/livez`, `/readyz`, `/startupz` for Kubernetes, JSON bodies     |
 //! | `systemd` | `systemd`             | `Type=notify`: `READY=1`, `STOPPING=1`, `RELOADING=1`, `STATUS=`, watchdog |
 //! | `metrics` | `metrics`             | state gauges, start/stop histograms, task counters on the `metrics` facade |
 //!
 //! All three read a [`RegistryHandle`](crate::RegistryHandle) and the event stream; none
-//! changes how the registry runs.
+//! changes how the registry runs. Without a feature this module holds only the deployment
+//! figures below ([`KUBERNETES_DRAIN_DELAY`], [`termination_grace_period`]), which
+//! `examples/deploy/` is checked against.
 //!
 //! The three probe verdicts follow the Kubernetes conventions and are shared by every
 //! integration (systemd's watchdog pings only while [liveness](Verdict::live) holds):
@@ -27,10 +29,58 @@ pub mod probes;
 #[cfg_attr(docsrs, doc(cfg(feature = "systemd")))]
 pub mod systemd;
 
+use std::time::Duration;
+
+use crate::RegistryOptions;
+#[cfg(any(feature = "axum", feature = "systemd"))]
 use crate::{RegistryHandle, State};
+
+/// The drain delay to use behind a Kubernetes Service: 5 s.
+///
+/// After SIGTERM, Kubernetes keeps routing new connections to the pod until the endpoint
+/// removal has reached every node (kube-proxy, ingress controllers): typically 1 to 3 s,
+/// plus one readiness period (1 s in `examples/deploy/`). Turning readiness off at once
+/// and stopping only after this delay loses no request. The flagship's manifests use it.
+///
+/// ```
+/// assert_eq!(lifecycle_core::ops::KUBERNETES_DRAIN_DELAY.as_secs(), 5);
+/// ```
+pub const KUBERNETES_DRAIN_DELAY: Duration = Duration::from_secs(5);
+
+/// What the process needs after the registry stopped: the runtime's shutdown, flushing
+/// logs and exiting. 5 s.
+///
+/// ```
+/// assert!(lifecycle_core::ops::EXIT_MARGIN.as_secs() >= 1);
+/// ```
+pub const EXIT_MARGIN: Duration = Duration::from_secs(5);
+
+/// The grace period to give the process (Kubernetes' `terminationGracePeriodSeconds`,
+/// systemd's `TimeoutStopSec=`): `drain_delay + shutdown_timeout + EXIT_MARGIN`, rounded
+/// up to whole seconds, saturating. It does not assume the drain is counted inside
+/// `shutdown_timeout`, so it holds either way.
+///
+/// ```
+/// use std::time::Duration;
+/// use lifecycle_core::RegistryOptions;
+/// use lifecycle_core::ops::{KUBERNETES_DRAIN_DELAY, termination_grace_period};
+/// // Default shutdown_timeout (25 s) + 5 s drain + 5 s to exit.
+/// let grace = termination_grace_period(KUBERNETES_DRAIN_DELAY, &RegistryOptions::default());
+/// assert_eq!(grace, Duration::from_secs(35));
+/// ```
+pub fn termination_grace_period(drain_delay: Duration, options: &RegistryOptions) -> Duration {
+    let total = drain_delay
+        .saturating_add(options.get_shutdown_timeout())
+        .saturating_add(EXIT_MARGIN);
+    let whole = total
+        .as_secs()
+        .saturating_add(u64::from(total.subsec_nanos() > 0));
+    Duration::from_secs(whole)
+}
 
 /// Whether the registry is draining: a stop was requested, so readiness must be off.
 // lead: replace with RegistryHandle::is_draining() at merge
+#[cfg(any(feature = "axum", feature = "systemd"))]
 #[cfg_attr(not(feature = "axum"), allow(dead_code))]
 pub(crate) fn is_draining(handle: &RegistryHandle) -> bool {
     handle.is_stopped()
@@ -38,7 +88,7 @@ pub(crate) fn is_draining(handle: &RegistryHandle) -> bool {
 
 /// The cheap verdicts, from states alone (no health check runs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(not(any(feature = "axum", feature = "systemd")), allow(dead_code))]
+#[cfg(any(feature = "axum", feature = "systemd"))]
 pub(crate) struct Verdict {
     /// Start-up finished: no service is New or Starting (and there is at least one, or
     /// the registry is empty).
@@ -49,7 +99,7 @@ pub(crate) struct Verdict {
     pub(crate) all_running: bool,
 }
 
-#[cfg_attr(not(any(feature = "axum", feature = "systemd")), allow(dead_code))]
+#[cfg(any(feature = "axum", feature = "systemd"))]
 impl Verdict {
     pub(crate) fn of(states: &[(String, State)]) -> Self {
         Self {
