@@ -101,6 +101,7 @@
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 extern crate self as lifecycle_core;
@@ -109,6 +110,7 @@ mod engine;
 mod error;
 pub mod events;
 mod graph;
+pub mod guide;
 pub mod health;
 mod macro_support;
 pub mod ops;

@@ -7,13 +7,13 @@
 //! | `systemd` | `systemd`             | `Type=notify`: `READY=1`, `STOPPING=1`, `RELOADING=1`, `STATUS=`, watchdog |
 //! | `metrics` | `metrics`             | state gauges, start/stop histograms, task counters on the `metrics` facade |
 //!
-//! All three read a [`RegistryHandle`](crate::RegistryHandle) and the event stream; none
+//! All three read a [registry handle](crate::RegistryHandle) and the event stream; none
 //! changes how the registry runs. Without a feature this module holds only the deployment
 //! figures below ([`KUBERNETES_DRAIN_DELAY`], [`termination_grace_period`]), which
 //! `examples/deploy/` is checked against.
 //!
 //! The three probe verdicts follow the Kubernetes conventions and are shared by every
-//! integration (systemd's watchdog pings only while [liveness](Verdict::live) holds):
+//! integration (systemd's watchdog pings only while liveness holds):
 //!
 //! - **startup**: start-up finished: every service left New and Starting.
 //! - **readiness**: every service Running and healthy, and the registry is not draining.
