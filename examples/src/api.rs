@@ -162,6 +162,7 @@ fn router(state: AppState) -> Router {
         .route("/scenarios/{id}/impact", get(scenario_impact))
         .route("/ws", get(websocket))
         .route("/ws/stats", get(ws_stats))
+        .merge(crate::ops_routes::router(Arc::clone(&state.introspection)))
         .with_state(state)
 }
 

@@ -24,6 +24,7 @@ pub mod db;
 pub mod flags;
 pub mod forecasts;
 pub mod hub;
+pub mod ops_routes;
 pub mod platform;
 pub mod refresh;
 pub mod scenarios;

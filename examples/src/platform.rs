@@ -167,7 +167,7 @@ pub enum PlatformError {
 /// stops it gracefully in reverse dependency order. A second signal aborts everything.
 pub async fn run(config: AppConfig) -> Result<Arc<RegistryStopReport>, PlatformError> {
     let mut signals = Signals::install()?;
-    let built = build(config, RegistryOptions::default())?;
+    let built = build(config, crate::ops_routes::registry_options())?;
     let running = start(built).await?;
     if let Some(addr) = running.api.local_addr() {
         println!("forecast platform listening on http://{addr}  (Ctrl-C to stop)");
