@@ -100,6 +100,10 @@
 //! assert_eq!(report.stop_order(), ["Refresh", "Database"]);
 //! # Ok(()) }
 //! ```
+//!
+//! The [`guide`] walks through a first service, testing on virtual time, supervision,
+//! administration and deployment. [`ops`] holds the integrations, each behind a cargo
+//! feature: `axum` (Kubernetes probes), `systemd` (`Type=notify`, watchdog), `metrics`.
 #![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
