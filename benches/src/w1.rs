@@ -95,8 +95,12 @@ async fn lifecycle(n: usize, probe: &mut dyn FnMut()) -> Timing {
     let ticks = Ticks::new(n);
     let t0 = Instant::now();
     let mut registry = DynRegistry::new();
-    for _ in 0..n {
-        registry.add(Arc::new(DerivedTicker::new(Arc::clone(&ticks))));
+    for i in 0..n {
+        // Names are unique in a registry: reports tell services apart.
+        registry.add_named(
+            format!("ticker-{i}"),
+            Arc::new(DerivedTicker::new(Arc::clone(&ticks))),
+        );
     }
     let running = registry
         .build()

@@ -125,7 +125,10 @@ pub async fn run(variant: Variant, dag: &Dag) -> u64 {
             let ids: Vec<_> = dag
                 .delay
                 .iter()
-                .map(|&delay| registry.add(Arc::new(Stage { delay })))
+                .enumerate()
+                .map(|(i, &delay)| {
+                    registry.add_named(format!("stage-{i}"), Arc::new(Stage { delay }))
+                })
                 .collect();
             for (i, deps) in dag.deps.iter().enumerate() {
                 for &d in deps {

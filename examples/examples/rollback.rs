@@ -100,7 +100,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         })
         .options(recorder.attach(RegistryOptions::default()))
         .build()?;
-    println!("{}", built.registry().to_mermaid());
+    println!("{}", built.to_mermaid());
     println!("starting:");
     let Err(error) = built.start().await else {
         panic!("the search index is missing: start must fail");

@@ -30,10 +30,13 @@ pub const PAGE: &str = "/lifecycle.html";
 
 type Shared = Arc<OnceLock<Introspection>>;
 
-/// Task failures and restarts per `(service, task index)`, from the event stream.
+/// `(service, task)` → `(failures, restarts)`.
+type TaskCounts = BTreeMap<(String, &'static str), (u64, u64)>;
+
+/// Task failures and restarts per `(service, task)`, from the event stream.
 #[derive(Default)]
 struct Tally {
-    tasks: Mutex<BTreeMap<(String, u32), (u64, u64)>>,
+    tasks: Mutex<TaskCounts>,
 }
 
 /// One per process: the Prometheus recorder is global, and so is this tally.

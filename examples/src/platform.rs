@@ -62,13 +62,13 @@ pub fn build(
 /// Starts a built platform, gives the API the running registry (for `/readyz` and
 /// `/lifecycle`) and logs the start-up timings.
 pub async fn start(built: Built) -> Result<Running, StartError> {
-    let mermaid = built.registry().to_mermaid();
+    let mermaid = built.to_mermaid();
     let running = built.start().await?;
     running.api.attach(Introspection {
-        handle: running.registry().handle(),
+        handle: running.handle(),
         mermaid,
     });
-    log_startup(&running.registry().startup_report());
+    log_startup(&running.startup_report());
     Ok(running)
 }
 
@@ -172,7 +172,7 @@ pub async fn run(config: AppConfig) -> Result<Arc<RegistryStopReport>, PlatformE
     if let Some(addr) = running.api.local_addr() {
         println!("forecast platform listening on http://{addr}  (Ctrl-C to stop)");
     }
-    let handle = running.registry().handle();
+    let handle = running.handle();
     let escalated = tokio::select! {
         signal = signals.recv() => {
             tracing::info!(signal, "stopping");

@@ -95,7 +95,7 @@ fn lifecycle_page_renders_in_chromium() {
         running.api.local_addr().expect("bound"),
         ops_routes::PAGE
     );
-    let services = running.registry().handle().states().len();
+    let services = running.handle().states().len();
     let profile = tempfile::tempdir().unwrap();
 
     // The DOM as the browser parsed it.

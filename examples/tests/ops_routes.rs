@@ -45,7 +45,7 @@ async fn probes_metrics_and_page() {
     let response = get("/metrics").await.unwrap();
     assert_eq!(response.status(), 200);
     let samples = parse_exposition(&response.text().await.unwrap());
-    let states = running.registry().handle().states();
+    let states = running.handle().states();
     assert_eq!(states.len(), 8);
     for (name, _) in &states {
         assert_eq!(
@@ -63,7 +63,7 @@ async fn probes_metrics_and_page() {
     }
     let database_start =
         samples["lifecycle_service_start_duration_seconds_sum{service=\"Database\"}"];
-    let report = running.registry().startup_report();
+    let report = running.startup_report();
     let measured = report
         .services
         .iter()

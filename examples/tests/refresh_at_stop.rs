@@ -44,7 +44,7 @@ async fn refresh_past_its_grace_is_rolled_back() {
     wait_until_refreshing(&running).await;
     // A long refresh does not make the platform unready, nor the health check wait for it.
     let checked = Instant::now();
-    assert!(running.registry().health().await.ready);
+    assert!(running.health().await.ready);
     assert!(checked.elapsed() < Duration::from_millis(200));
     tokio::time::sleep(Duration::from_millis(50)).await;
     let began = Instant::now();

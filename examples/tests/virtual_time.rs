@@ -76,7 +76,7 @@ async fn react_failing_past_its_restart_limit_shuts_the_platform_down() {
     )
     .await
     .unwrap();
-    let handle = running.registry().handle();
+    let handle = running.handle();
     // Break the database under the refresh service.
     running
         .db
@@ -91,7 +91,7 @@ async fn react_failing_past_its_restart_limit_shuts_the_platform_down() {
         }
         if i == 1 {
             // After a failed refresh: degraded, which still counts as ready.
-            let health = running.registry().health().await;
+            let health = running.health().await;
             let refresh = health
                 .services
                 .iter()
@@ -112,12 +112,12 @@ async fn react_failing_past_its_restart_limit_shuts_the_platform_down() {
         .await
         .expect("the registry shut itself down")
         .unwrap_err();
-    let RunError::Escalated(cause) = &error else {
+    let RunError::Escalated { error: cause, .. } = &error else {
         panic!("expected an escalation, got {error}");
     };
     assert_eq!(cause.service, "AutomatedRefresh");
     assert!(error.to_string().contains("react"), "{error}");
-    let states = running.registry().states();
+    let states = running.states();
     let state_of = |n: &str| states.iter().find(|(s, _)| s == n).unwrap().1;
     assert_eq!(state_of("AutomatedRefresh"), State::Failed);
     assert_eq!(state_of("Database"), State::Stopped);

@@ -1,7 +1,10 @@
 //! Error types returned by the registry. Runtime misuse is a typed error, never a panic.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::RegistryStopReport;
 
 /// The error type hooks and tasks are converted into.
 ///
@@ -62,6 +65,12 @@ pub enum BuildError {
         registry: &'static str,
         /// The field without an instance.
         field: &'static str,
+    },
+    /// Two services were registered under the same name: reports could not tell them apart.
+    #[error("two services are named `{name}`: give one another name (`add_named`)")]
+    DuplicateName {
+        /// The name registered twice.
+        name: String,
     },
     /// An edge names a service id from another registry.
     #[error("service id {id} does not belong to this registry")]
@@ -134,19 +143,64 @@ impl ServiceError {
 
 /// Start-up failed and was rolled back.
 ///
+/// `Display` names the first failure; the alternate form (`{:#}`) also lists every error of
+/// the rollback, which [`rollback_errors`](Self::rollback_errors) returns as values.
+///
 /// ```
 /// # use lifecycle_core::{Phase, ServiceError, StartError};
-/// let e = StartError { error: ServiceError::new("Db", Phase::StartTimeout, "after 30s".into()), rollback: vec![] };
+/// let e = StartError {
+///     error: std::sync::Arc::new(ServiceError::new("Db", Phase::StartTimeout, "after 30s".into())),
+///     rollback: vec![],
+/// };
 /// assert!(e.to_string().contains("`Db`"));
+/// assert_eq!(e.rollback_errors().count(), 0);
 /// ```
 #[derive(Debug, thiserror::Error)]
-#[error("start-up failed, rolled back: {error}")]
 pub struct StartError {
-    /// The first failure: service, phase and cause.
+    /// The first failure: service, phase and cause (shared with the failed service's report).
     #[source]
-    pub error: ServiceError,
+    pub error: Arc<ServiceError>,
     /// Stop reports of the services that had started and were stopped again, in stop order.
-    pub rollback: Vec<crate::StopReport>,
+    pub rollback: Vec<Arc<crate::StopReport>>,
+}
+
+impl StartError {
+    /// Every error met while rolling back (failed `on_stop` hooks, tasks that failed during
+    /// the rollback), in stop order.
+    pub fn rollback_errors(&self) -> impl Iterator<Item = &Arc<ServiceError>> {
+        self.rollback.iter().flat_map(|r| r.errors.iter())
+    }
+}
+
+impl fmt::Display for StartError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "start-up failed, rolled back: {}", self.error)?;
+        if f.alternate() {
+            for e in self.rollback_errors() {
+                write!(f, "; during rollback: {e}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A background task failed: which task, and its own error (or [`Panicked`]) as the source.
+///
+/// ```
+/// use std::error::Error as _;
+/// use lifecycle_core::TaskError;
+/// let e = TaskError { task: "refresh", source: std::io::Error::other("disk full").into() };
+/// assert_eq!(e.to_string(), "task `refresh`: disk full");
+/// assert!(e.source().unwrap().downcast_ref::<std::io::Error>().is_some());
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[error("task `{task}`: {source}")]
+pub struct TaskError {
+    /// The task's name.
+    pub task: &'static str,
+    /// What the task returned, or [`Panicked`].
+    #[source]
+    pub source: BoxError,
 }
 
 /// A timeout, used as the cause of `StartTimeout` and hook timeouts.
@@ -172,7 +226,35 @@ impl Panicked {
     }
 }
 
-/// Why `run_until_signal` or `wait` returned an error.
+/// A misconfigured [`TaskSpec`](crate::TaskSpec), found when its service starts (its start
+/// fails with this as the cause). The derive rejects the same values at compile time.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("task `{task}`: {problem}")]
+pub struct InvalidTaskSpec {
+    /// The task's name.
+    pub task: &'static str,
+    /// What is wrong.
+    pub problem: &'static str,
+}
+
+/// Why a registry's run (`run_until`, `run_until_signal`, `wait`) ended in an error.
+///
+/// The user's own error value stays reachable through [`source`](std::error::Error::source):
+///
+/// ```
+/// # use std::sync::Arc;
+/// use lifecycle_core::{find_source, RunError};
+/// #[derive(Debug, thiserror::Error)]
+/// #[error("disk full")]
+/// struct DiskFull;
+/// fn exit_code(outcome: &Result<Arc<lifecycle_core::RegistryStopReport>, RunError>) -> i32 {
+///     match outcome {
+///         Ok(_) => 0,
+///         Err(e) if find_source::<DiskFull>(e).is_some() => 75,
+///         Err(_) => 1,
+///     }
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum RunError {
@@ -180,12 +262,51 @@ pub enum RunError {
     #[error(transparent)]
     Start(#[from] StartError),
     /// A service failed past its restart policy and the registry was shut down.
-    #[error("registry shut down because {0}")]
-    Escalated(ServiceError),
+    #[error("registry shut down because {error}")]
+    Escalated {
+        /// The failure that shut the registry down (its source is the task's own error).
+        #[source]
+        error: Arc<ServiceError>,
+        /// How the registry stopped afterwards.
+        report: Arc<RegistryStopReport>,
+    },
+    /// The registry stopped, but not cleanly: a task was aborted at its deadline, a hook
+    /// failed, or a task failed during the stop. The report says what.
+    #[error("registry stopped, not cleanly: {}", .0.summary())]
+    Unclean(Arc<RegistryStopReport>),
     /// A second signal arrived during graceful stop: everything was aborted, hooks skipped.
     #[error("second signal during shutdown: tasks aborted, stop hooks skipped")]
     ForcedShutdown,
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signal(#[source] std::io::Error),
+}
+
+impl RunError {
+    /// The stop report, when the registry ran and stopped (escalated or unclean).
+    pub fn report(&self) -> Option<&Arc<RegistryStopReport>> {
+        match self {
+            RunError::Escalated { report, .. } | RunError::Unclean(report) => Some(report),
+            _ => None,
+        }
+    }
+}
+
+/// Walks `error`'s [`source`](std::error::Error::source) chain (itself included) and returns
+/// the first error of type `E`: how to get your own error type back from a [`RunError`],
+/// a [`StartError`] or a report's [`ServiceError`].
+///
+/// ```
+/// use lifecycle_core::{find_source, Phase, ServiceError, TaskError};
+/// let e = ServiceError::new("Db", Phase::Task, Box::new(TaskError {
+///     task: "flush",
+///     source: Box::new(std::io::Error::other("disk full")),
+/// }));
+/// assert_eq!(find_source::<TaskError>(&e).unwrap().task, "flush");
+/// assert!(find_source::<std::io::Error>(&e).is_some());
+/// ```
+pub fn find_source<'a, E: std::error::Error + 'static>(
+    error: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a E> {
+    std::iter::successors(Some(error), |e| e.source()).find_map(|e| e.downcast_ref::<E>())
 }

@@ -10,13 +10,15 @@ use crate::State;
 /// Index of a service in its registry (registration order).
 pub type ServiceIndex = u32;
 
-/// Something that happened in a registry. Names come from
-/// [`RunningRegistry::service_name`](crate::RunningRegistry::service_name).
+/// Something that happened in a registry. Service names come from
+/// [`RegistryHandle::service_name`](crate::RegistryHandle::service_name); observers get them
+/// with every event.
 ///
 /// ```
 /// use lifecycle_core::{Event, State};
 /// let e = Event::State { service: 0, from: State::New, to: State::Starting };
-/// assert_eq!(e.service(), 0);
+/// assert_eq!(e.service(), Some(0));
+/// assert_eq!(Event::Stopped.service(), None);
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -30,31 +32,57 @@ pub enum Event {
         /// The state it entered.
         to: State,
     },
-    /// A task run returned an error or panicked.
+    /// A task run returned an error or panicked (also during a stop).
     TaskFailed {
         /// The service.
         service: ServiceIndex,
-        /// The task's index within its service.
-        task: u32,
+        /// The task's name.
+        task: &'static str,
+        /// Whether it panicked (otherwise it returned an error).
+        panicked: bool,
     },
     /// A task is restarted (or its next periodic run delayed) after a failure.
     TaskRestarting {
         /// The service.
         service: ServiceIndex,
-        /// The task's index within its service.
-        task: u32,
-        /// Restart number within the intensity window.
+        /// The task's name.
+        task: &'static str,
+        /// Restarts within the task's intensity window (`within`), this one included,
+        /// whether or not a limit is set.
         attempt: u32,
+        /// How long it waits before the next run (the backoff).
+        delay: std::time::Duration,
     },
+    /// A task failed past its restart policy: its service failed and its escalation applies.
+    Escalated {
+        /// The service.
+        service: ServiceIndex,
+        /// The task's name.
+        task: &'static str,
+    },
+    /// Start-up began.
+    StartupBegan,
+    /// Start-up finished: every service is Running.
+    StartupFinished,
+    /// Start-up failed or was cancelled: the started services are being stopped.
+    RollingBack,
+    /// A stop was requested: readiness is off; the ordered stop begins after `drain_delay`.
+    Draining,
+    /// The ordered stop of the whole registry began.
+    Stopping,
+    /// The registry stopped: no task of it is alive (blocking ones excepted, and reported).
+    Stopped,
 }
 
 impl Event {
-    /// The service this event is about.
-    pub fn service(&self) -> ServiceIndex {
+    /// The service this event is about; `None` for registry-wide events.
+    pub fn service(&self) -> Option<ServiceIndex> {
         match *self {
             Event::State { service, .. }
             | Event::TaskFailed { service, .. }
-            | Event::TaskRestarting { service, .. } => service,
+            | Event::TaskRestarting { service, .. }
+            | Event::Escalated { service, .. } => Some(service),
+            _ => None,
         }
     }
 }

@@ -107,6 +107,8 @@ pub struct HealthReport {
     pub ready: bool,
     /// Liveness: no service Failed.
     pub live: bool,
+    /// A stop was requested (lame-duck drain or stopping): not ready, whatever the services say.
+    pub draining: bool,
     /// Each service, in registration order.
     pub services: Vec<ServiceHealth>,
 }
@@ -121,6 +123,7 @@ impl HealthReport {
         Self {
             ready,
             live,
+            draining: false,
             services,
         }
     }

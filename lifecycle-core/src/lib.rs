@@ -110,6 +110,7 @@
 
 extern crate self as lifecycle_core;
 
+mod control;
 mod engine;
 mod error;
 pub mod events;
@@ -129,22 +130,30 @@ pub mod testing;
 
 pub use engine::{RegistryOptions, RegistryStopReport, ServiceTiming, StartupReport, StopReport};
 pub use error::{
-    BoxError, BuildError, Panicked, Phase, RunError, ServiceError, StartError, TimedOut,
+    BoxError, BuildError, InvalidTaskSpec, Panicked, Phase, RunError, ServiceError, StartError,
+    TaskError, TimedOut, find_source,
 };
 pub use events::{Event, ServiceIndex};
 pub use health::{Health, HealthReport, IntoHealth, ServiceHealth};
 pub use registry::{
-    Built, BuiltRegistry, DynRegistry, FromRegistry, Provide, Registry, RegistryHandle, Resolver,
-    Running, RunningRegistry, ServiceId, Slot,
+    Built, DynRegistry, FromRegistry, Provide, Registry, RegistryHandle, Resolver, Running,
+    ServiceId, Slot,
 };
 pub use service::{Dependency, Escalation, Service, ServiceOptions};
 pub use state::{State, StateCell};
-pub use task::{Cancel, Restart, Shutdown, TaskOutcome, TaskSpawner, TaskSpec};
-/// Re-exported from tokio-util: [`BuiltRegistry::start_until`] takes one.
+pub use task::{Cancel, OnExit, Restart, Shutdown, TaskOutcome, TaskSpawner, TaskSpec};
+/// Re-exported from tokio-util: [`Built::start_until`] takes one.
 pub use tokio_util::sync::CancellationToken;
 
 #[cfg(feature = "derive")]
 pub use lifecycle_derive::{Registry, Service, background_task, health, on_start, on_stop, tasks};
+
+/// Not public API: the synchronous cores that `tests/loom.rs` models.
+#[cfg(lifecycle_loom)]
+#[doc(hidden)]
+pub mod __loom {
+    pub use crate::control::handover::{Handover, Outcome, StopAction};
+}
 
 /// Not public API: what macro expansions call. May change in any release.
 #[doc(hidden)]
@@ -154,6 +163,7 @@ pub mod __private {
         Shareable, ShutdownParam, TaskBlock, TaskReturn, add_service, assert_declares_tasks,
         assert_send, assert_shareable,
     };
+    pub use crate::service::generic_name;
     pub use std::any::TypeId;
     pub use std::future::Future;
     pub use std::sync::Arc;

@@ -169,6 +169,13 @@ pub trait Service: Send + Sync + Sized + 'static {
     /// `false` if `health` is the default (always healthy).
     const HAS_HEALTH_CHECK: bool = true;
 
+    /// The name the registry gives this service: [`NAME`](Self::NAME) by default. Generic
+    /// services override it to include their type arguments (`Scheduler<Daily>`), so two
+    /// instantiations can live in one registry.
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed(Self::NAME)
+    }
+
     /// The types this service depends on. Used to wire the graph and to check it.
     fn dependencies() -> Vec<Dependency> {
         Vec::new()
@@ -193,5 +200,46 @@ pub trait Service: Send + Sync + Sized + 'static {
     /// Spawns the background tasks, after `on_start` succeeded.
     fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>) {
         let _ = tasks;
+    }
+}
+
+/// `Base<A, B>` from a service's name and its type arguments' `type_name`s, with module paths
+/// dropped (`Scheduler<Daily>`, not `Scheduler<my_app::jobs::Daily>`).
+#[doc(hidden)]
+pub fn generic_name(base: &str, type_args: &[&str]) -> std::borrow::Cow<'static, str> {
+    fn short(type_name: &str) -> String {
+        // Keep only the last segment of every path inside the type: split at delimiters.
+        let mut out = String::with_capacity(type_name.len());
+        let mut segment = String::new();
+        for c in type_name.chars() {
+            if c.is_alphanumeric() || c == '_' || c == ':' {
+                segment.push(c);
+            } else {
+                out.push_str(segment.rsplit("::").next().unwrap_or(&segment));
+                segment.clear();
+                out.push(c);
+            }
+        }
+        out.push_str(segment.rsplit("::").next().unwrap_or(&segment));
+        out
+    }
+    let args: Vec<String> = type_args.iter().map(|t| short(t)).collect();
+    std::borrow::Cow::Owned(format!("{base}<{}>", args.join(", ")))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn generic_names_drop_module_paths() {
+        assert_eq!(
+            super::generic_name(
+                "Scheduler",
+                &[
+                    "app::jobs::Daily",
+                    "alloc::vec::Vec<core::option::Option<u8>>"
+                ]
+            ),
+            "Scheduler<Daily, Vec<Option<u8>>>"
+        );
     }
 }

@@ -147,7 +147,7 @@ async fn panicking_task_restarts_with_backoff_then_escalates() {
     assert_eq!(runs.load(Ordering::SeqCst), 4);
     assert_eq!(recorder.task_failures("listener"), 4);
     match err {
-        RunError::Escalated(e) => {
+        RunError::Escalated { error: e, .. } => {
             assert_eq!(e.service, "listener");
             assert_eq!(e.phase, Phase::Task);
             assert!(e.to_string().contains("boom"), "{e}");
@@ -419,7 +419,8 @@ async fn blocking_task_past_deadline_is_reported() {
     let report = running.stop().await;
     assert!(
         began.elapsed() < Duration::from_millis(200),
-        "stop waited for the blocking task"
+        "stop waited for the blocking task: {:?}",
+        began.elapsed()
     );
     assert_eq!(
         report.service("cruncher").unwrap().blocking_still_running,

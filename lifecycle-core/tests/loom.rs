@@ -75,3 +75,65 @@ fn concurrent_starts_admit_one() {
         assert_eq!(wins, 1);
     });
 }
+
+/// A start racing a stop requested before start-up: exactly one carries the stop out, and a
+/// stop is never lost (either the start is refused, or the control task gets the command).
+#[test]
+fn start_and_an_early_stop_hand_over_exactly_once() {
+    use lifecycle_core::__loom::{Handover, StopAction};
+    loom::model(|| {
+        let handover = Arc::new(Handover::new("receiver"));
+        let starter = {
+            let h = Arc::clone(&handover);
+            thread::spawn(move || h.launch())
+        };
+        let stopper = {
+            let h = Arc::clone(&handover);
+            thread::spawn(move || h.stop())
+        };
+        let launched = starter.join().unwrap();
+        let action = stopper.join().unwrap();
+        match (launched, action) {
+            // Started first: the stop goes to the control task.
+            (Some("receiver"), StopAction::SendToControl) => {}
+            // Stopped first: the start is refused; the stopper published the report.
+            (None, StopAction::StoppedBeforeStart) => {}
+            other => panic!("lost or doubled hand-over: {other:?}"),
+        }
+        // Whatever happened, a second launch never runs a second control task.
+        assert!(handover.launch().is_none());
+    });
+}
+
+/// The control task's report and the RAII abort's report race: one wins, everyone sees it.
+#[test]
+fn the_stop_outcome_is_published_once_and_seen_by_all() {
+    use lifecycle_core::__loom::Outcome;
+    loom::model(|| {
+        let outcome = Arc::new(Outcome::<&'static str>::default());
+        let publishers: Vec<_> = ["graceful", "aborted"]
+            .into_iter()
+            .map(|value| {
+                let o = Arc::clone(&outcome);
+                thread::spawn(move || o.publish(value))
+            })
+            .collect();
+        let reader = {
+            let o = Arc::clone(&outcome);
+            thread::spawn(move || o.get())
+        };
+        let winners: Vec<_> = publishers.into_iter().map(|t| t.join().unwrap()).collect();
+        assert!(
+            Arc::ptr_eq(&winners[0], &winners[1]),
+            "two different outcomes"
+        );
+        let seen = reader.join().unwrap();
+        if let Some(seen) = seen {
+            assert!(
+                Arc::ptr_eq(&seen, &winners[0]),
+                "a reader saw a losing outcome"
+            );
+        }
+        assert!(Arc::ptr_eq(&outcome.get().unwrap(), &winners[0]));
+    });
+}

@@ -143,7 +143,7 @@ impl Service for Db {
     }
 }
 
-/// Task 1 fails every run: restarted twice (backoff 1 s), then the service is Failed.
+/// Task `crash` fails every run: restarted twice (backoff 1 s), then the service is Failed.
 struct Flaky;
 impl Service for Flaky {
     const NAME: &'static str = "Flaky";
@@ -176,7 +176,6 @@ async fn records_states_durations_and_task_failures() {
     registry.add(Arc::new(Db));
     registry.add(Arc::new(Flaky));
     let running = registry.build().unwrap().start().await.unwrap();
-    lm::record_startup(&running.startup_report());
 
     assert_eq!(
         store.gauge("lifecycle_service_state{service=Db}"),
@@ -199,19 +198,27 @@ async fn records_states_durations_and_task_failures() {
     // Three failures (the first run and two restarts), two restarts, then Failed.
     tokio::time::sleep(Duration::from_secs(5)).await;
     assert_eq!(
-        store.counter("lifecycle_task_failures_total{service=Flaky,task=1}"),
+        store.counter("lifecycle_task_failures_total{service=Flaky,task=crash}"),
         Some(3)
     );
     assert_eq!(
-        store.counter("lifecycle_task_restarts_total{service=Flaky,task=1}"),
+        store.counter("lifecycle_task_restarts_total{service=Flaky,task=crash}"),
         Some(2)
     );
     assert_eq!(
-        store.gauge("lifecycle_task_restart_attempt{service=Flaky,task=1}"),
+        store.gauge("lifecycle_task_restart_attempt{service=Flaky,task=crash}"),
         Some(2.0)
     );
     assert_eq!(
-        store.counter("lifecycle_task_failures_total{service=Flaky,task=0}"),
+        store.gauge("lifecycle_task_backoff_seconds{service=Flaky,task=crash}"),
+        Some(1.0)
+    );
+    assert_eq!(
+        store.counter("lifecycle_service_escalations_total{service=Flaky,task=crash}"),
+        Some(1)
+    );
+    assert_eq!(
+        store.counter("lifecycle_task_failures_total{service=Flaky,task=steady}"),
         None,
         "the steady task never failed"
     );

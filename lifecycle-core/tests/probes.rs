@@ -165,3 +165,33 @@ async fn an_empty_registry_is_ready() {
     }
     running.stop().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn readiness_turns_off_at_once_when_a_drain_begins() {
+    let mut registry = DynRegistry::with_options(
+        lifecycle_core::RegistryOptions::default().drain_delay(Duration::from_secs(5)),
+    );
+    registry.add(Arc::new(Db {
+        healthy: AtomicBool::new(true),
+    }));
+    let running = registry.build().unwrap().start().await.unwrap();
+    let handle = running.handle();
+    assert_eq!(get(&handle, Probe::Readiness).await.0, StatusCode::OK);
+
+    let began = tokio::time::Instant::now();
+    handle.request_stop();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    // Draining: services still Running and serving, but the pod must leave the endpoints.
+    let (status, body) = get(&handle, Probe::Readiness).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(body.draining);
+    assert_eq!(body.services[0].state, "Running");
+    assert_eq!(body.reason.as_deref(), Some("a stop was requested"));
+    assert_eq!(get(&handle, Probe::Liveness).await.0, StatusCode::OK);
+
+    handle.wait().await.unwrap();
+    assert!(
+        began.elapsed() >= Duration::from_secs(5),
+        "the ordered stop waited for the drain"
+    );
+}

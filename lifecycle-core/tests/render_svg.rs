@@ -54,7 +54,7 @@ fn rect<'a, 'i>(service: Node<'a, 'i>, class: &str) -> Option<Node<'a, 'i>> {
 
 /// Db (300 ms) and Cache (100 ms) start together; Api (50 ms) waits for both; Worker (no
 /// hook) waits for Cache only; Audit (20 ms) has no dependency.
-async fn diamond() -> (lifecycle_core::RunningRegistry, [ServiceId; 5]) {
+async fn diamond() -> (lifecycle_core::Running<DynRegistry>, [ServiceId; 5]) {
     let mut registry = DynRegistry::new();
     let db = registry
         .add_named("Db", Arc::new(Sleepy { ms: 300 }))

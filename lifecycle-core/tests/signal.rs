@@ -70,7 +70,10 @@ async fn run_until_signal_handles_term_second_signal_and_escalation() {
     .await
     .unwrap();
     match result {
-        Err(RunError::Escalated(e)) => assert_eq!(e.service, "listener"),
+        Err(RunError::Escalated { error, report }) => {
+            assert_eq!(error.service, "listener");
+            assert_eq!(report.stop_order(), ["listener"]);
+        }
         other => panic!("expected an escalation, got {other:?}"),
     }
 }

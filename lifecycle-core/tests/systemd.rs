@@ -50,7 +50,7 @@ impl Service for Fragile {
 }
 
 /// Start-up 1 s (pinging), all running until 4 s, Fragile Failed at 4 s (pings stop), a
-/// reload at 5 s, stop at 6 s.
+/// reload at 5 s, stop requested at 6 s (1 s drain, then the ordered stop).
 fn child() {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -58,7 +58,10 @@ fn child() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let mut registry = DynRegistry::new();
+        // A 1 s drain: STOPPING=1 must come at the request, while Db still runs.
+        let mut registry = DynRegistry::with_options(
+            lifecycle_core::RegistryOptions::default().drain_delay(Duration::from_secs(1)),
+        );
         registry.add(Arc::new(Db));
         registry.add(Arc::new(Fragile));
         let built = registry.build().expect("build");
@@ -160,6 +163,12 @@ fn check(messages: &[String]) -> Result<(), String> {
         return Err(format!(
             "order: ready {ready}, failed {failed}, reloading {reloading}, stopping {stopping}"
         ));
+    }
+    // STOPPING=1 at the request, while Db still runs (draining), then the final status.
+    if messages.get(stopping + 1).map(String::as_str)
+        != Some("STATUS=failed: Fragile; stopping: 1/2 stopped\n")
+    {
+        return Err("STOPPING=1 not sent at the start of the drain".into());
     }
     if messages.get(ready + 1).map(String::as_str) != Some("STATUS=2/2 services running\n") {
         return Err("READY=1 not followed by the running status".into());

@@ -155,7 +155,6 @@ async fn typed_registry_builds_shares_and_starts_in_order() {
     let running = built.start().await.unwrap();
     assert_eq!(
         running
-            .registry()
             .states()
             .iter()
             .filter(|(_, s)| *s == State::Running)

@@ -201,8 +201,8 @@ async fn expansions_do_not_depend_on_the_caller_s_names() {
         .unwrap();
     ::tokio::time::sleep(::core::time::Duration::from_millis(2500)).await;
     ::std::assert_eq!(running.worker.untouched(), 2);
-    ::std::assert!(running.registry().health().await.ready);
+    ::std::assert!(running.health().await.ready);
     let report = running.stop().await;
-    ::std::assert_eq!(report.stop_order(), ["Worker", "db"]);
+    ::std::assert_eq!(report.stop_order(), ["Worker<u8>", "db"]);
     ::std::assert!(::core::matches!(report.service("db"), Some(_)));
 }

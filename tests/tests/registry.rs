@@ -172,7 +172,7 @@ async fn services_are_typed_fields_of_the_running_registry() {
         format!("{builder:?}"),
         "ProductionBuilder { config: false, db: true, mailer: false, notifier: false, .. }"
     );
-    assert_eq!(built.registry().len(), 3, "values have no lifecycle");
+    assert_eq!(built.len(), 3, "values have no lifecycle");
     let running = built.start().await.unwrap();
     let db: &Arc<Database> = &running.db;
     assert_eq!(db.url, "postgres://db");
@@ -245,7 +245,7 @@ async fn supplied_instances_are_used_as_given() {
         .mailer(SmtpMailer {})
         .build()
         .unwrap();
-    assert_eq!(built.registry().len(), 3);
+    assert_eq!(built.len(), 3);
     // A registry value with every instance converts into a builder.
     let all_given = Monitored {
         db: Database::new("b"),
@@ -436,6 +436,13 @@ async fn a_generic_service_is_instantiated_twice() {
     let report = running.stop().await;
     assert!(report.is_clean(), "{}", report.summary());
     assert_eq!(report.stop_order().last(), Some(&"Database"));
+    // Named with their type arguments: the report tells the two apart.
+    assert!(
+        report.service("Scheduler<Daily>").is_some(),
+        "{:?}",
+        report.stop_order()
+    );
+    assert!(report.service("Scheduler<Hourly>").is_some());
     assert_no_tasks_alive().await;
 }
 
@@ -491,7 +498,7 @@ async fn health_is_aggregated_across_services() {
         .start()
         .await
         .unwrap();
-    let health = running.registry().health().await;
+    let health = running.health().await;
     assert!(health.ready && health.live, "{health:?}");
     let by_name = |name: &str| {
         health
@@ -508,13 +515,13 @@ async fn health_is_aggregated_across_services() {
     const { assert!(<Toggle as Service>::HAS_HEALTH_CHECK) };
 
     running.toggle.down.store(true, Ordering::SeqCst);
-    let health = running.registry().health().await;
+    let health = running.health().await;
     assert!(!health.ready && health.live);
     let toggle = health.services.iter().find(|s| s.name == "Toggle").unwrap();
     assert_eq!(toggle.health, Health::unhealthy("upstream unreachable"));
 
     running.db.open.store(false, Ordering::SeqCst);
-    let health = running.registry().health().await;
+    let health = running.health().await;
     let db = health
         .services
         .iter()

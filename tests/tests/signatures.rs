@@ -83,7 +83,7 @@ async fn aliases_renames_and_patterns_are_accepted() {
     let running = Spelling::builder().build().unwrap().start().await.unwrap();
     tokio::time::sleep(Duration::from_millis(2500)).await;
     let spelled = Shared::clone(&running.spelled);
-    assert!(running.registry().health().await.ready);
+    assert!(running.health().await.ready);
     let report = running.stop().await;
     assert!(report.is_clean(), "{}", report.summary());
     assert_eq!(spelled.ticks.load(Ordering::SeqCst), 3);
@@ -149,7 +149,7 @@ async fn stop_dependents_escalation_keeps_the_rest_running() {
         recorder.transitions_of("Independent").last(),
         Some(&State::Running)
     );
-    assert!(!running.registry().handle().is_stopped());
+    assert!(!running.handle().is_stopped());
     let report = running.stop().await;
     assert!(report.escalated.is_none());
     assert_no_tasks_alive().await;

@@ -140,7 +140,7 @@ async fn flagship_example_runs() {
     let refresh: &Arc<AutomatedRefresh> = &running.refresh;
     tokio::time::sleep(Duration::from_secs(7)).await;
     assert!(refresh.helper() >= 2);
-    assert!(running.registry().health().await.ready);
+    assert!(running.health().await.ready);
     let report = running.stop().await;
     assert!(report.is_clean(), "{}", report.summary());
     assert_eq!(

@@ -223,8 +223,8 @@ async fn restarts_past_the_intensity_limit_shut_the_registry_down() {
         .await
         .unwrap();
     let doomed = Arc::clone(&running.doomed);
-    let error = running.registry().wait().await.unwrap_err();
-    let RunError::Escalated(error) = error else {
+    let error = running.wait().await.unwrap_err();
+    let RunError::Escalated { error, .. } = error else {
         panic!("expected an escalation, got {error}");
     };
     assert_eq!(error.service, "Doomed");

@@ -1,18 +1,18 @@
 //! The type-erased engine: one graph of nodes (CSR arrays), the start and stop schedulers,
-//! escalation, and the abort path of the RAII guard. Both registries build one of these.
+//! and the abort path of the RAII guard. Both registries build one of these; the registry's
+//! control task (`crate::control`) drives it after start.
 
 mod erased;
 mod graph;
 mod report;
 mod start;
 mod stop;
-mod stop_once;
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use tokio::sync::{OnceCell, mpsc};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -21,14 +21,33 @@ use tokio_util::task::TaskTracker;
 pub(crate) use erased::ErasedService;
 pub(crate) use graph::Graph;
 pub use report::{RegistryStopReport, ServiceTiming, StartupReport, StopReport};
+pub(crate) use stop::StopScheduler;
 
+use crate::control::handover::{Handover, Outcome};
+use crate::control::{Command, RegistryPhase};
+use crate::error::TaskError;
 use crate::events::{Event, EventSink, ServiceIndex};
 use crate::task::Nanos;
-use crate::{Escalation, Phase, ServiceError, ServiceOptions, State, StateCell};
+use crate::{BoxError, Escalation, Phase, ServiceError, ServiceOptions, State, StateCell};
 
 /// Locks a mutex, ignoring poisoning: our critical sections never leave data half-updated.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Longer than any process lives (30 years, as tokio's own "far future"): every `Duration`
+/// option is clamped to it before instant arithmetic, so `Duration::MAX` means "unbounded"
+/// and never overflows.
+const FAR: Duration = Duration::from_secs(30 * 365 * 24 * 60 * 60);
+
+/// `d`, or [`FAR`] if longer.
+pub(crate) fn far_clamp(d: Duration) -> Duration {
+    d.min(FAR)
+}
+
+/// `now + d`, saturating at 30 years from `now`.
+pub(crate) fn deadline_after(now: Instant, d: Duration) -> Instant {
+    now + far_clamp(d)
 }
 
 /// A background task as the engine tracks it, for abort and for reports.
@@ -59,10 +78,9 @@ impl NodeOptions {
         }
     }
 
+    /// `None` when unbounded (`None` or anything past [`FAR`]).
     pub(crate) fn start_timeout(&self) -> Option<Duration> {
-        Some(self.start_timeout)
-            .filter(|t| *t != Nanos::new(Duration::MAX))
-            .map(Nanos::get)
+        Some(self.start_timeout.get()).filter(|t| *t < FAR)
     }
 
     pub(crate) fn stop_timeout(&self) -> Duration {
@@ -72,6 +90,14 @@ impl NodeOptions {
     pub(crate) fn hook_timeout(&self) -> Duration {
         self.hook_timeout.get()
     }
+}
+
+/// What went wrong with a service: the failure that made it Failed, and failures during its
+/// stop (which leave it Stopped but make its report not clean).
+#[derive(Default)]
+pub(crate) struct Failures {
+    pub(crate) failed: Option<Arc<ServiceError>>,
+    pub(crate) during_stop: Vec<Arc<ServiceError>>,
 }
 
 /// One service in the engine: everything about it in one allocation (the node array).
@@ -85,8 +111,7 @@ pub(crate) struct Node {
     /// Inline for the usual one task: no allocation per service.
     pub(crate) tasks: Mutex<smallvec::SmallVec<[TaskEntry; 1]>>,
     pub(crate) children: Mutex<Option<JoinSet<()>>>,
-    pub(crate) failure: Mutex<Option<Arc<ServiceError>>>,
-    pub(crate) stop_report: stop_once::StopOnce,
+    pub(crate) failures: Mutex<Failures>,
 }
 
 impl Node {
@@ -104,18 +129,17 @@ impl Node {
             tracker: TaskTracker::new(),
             tasks: Mutex::new(smallvec::SmallVec::new()),
             children: Mutex::new(None),
-            failure: Mutex::new(None),
-            stop_report: stop_once::StopOnce::default(),
+            failures: Mutex::new(Failures::default()),
         }
     }
 
     /// Requests abort of every task and child task; returns the names of tasks not yet finished.
-    fn abort_tasks(&self) -> Vec<String> {
+    pub(crate) fn abort_tasks(&self) -> Vec<&'static str> {
         let mut unfinished = Vec::new();
         for entry in lock(&self.tasks).iter() {
             if !entry.abort.is_finished() {
                 entry.abort.abort();
-                unfinished.push(entry.spec.name.to_string());
+                unfinished.push(entry.spec.name);
             }
         }
         if let Some(children) = lock(&self.children).as_mut() {
@@ -124,36 +148,54 @@ impl Node {
         unfinished
     }
 
-    fn children_alive(&self) -> usize {
-        lock(&self.children).as_ref().map_or(0, JoinSet::len)
+    /// Child tasks not finished yet (finished ones are reaped first).
+    pub(crate) fn children_alive(&self) -> usize {
+        let mut children = lock(&self.children);
+        let Some(set) = children.as_mut() else {
+            return 0;
+        };
+        while set.try_join_next().is_some() {}
+        set.len()
+    }
+
+    pub(crate) fn failure(&self) -> Option<Arc<ServiceError>> {
+        lock(&self.failures).failed.clone()
     }
 }
 
-/// Registry-wide settings.
+/// Registry-wide settings. Every `Duration` accepts `Duration::MAX` as "unbounded".
 ///
 /// ```
 /// use std::time::Duration;
 /// use lifecycle_core::RegistryOptions;
-/// let opts = RegistryOptions::default().shutdown_timeout(Duration::from_secs(10)).seed(42);
+/// let opts = RegistryOptions::default()
+///     .shutdown_timeout(Duration::from_secs(10))
+///     .drain_delay(Duration::from_secs(5))
+///     .seed(42);
 /// assert_eq!(opts.get_shutdown_timeout(), Duration::from_secs(10));
+/// assert_eq!(opts.get_drain_delay(), Duration::from_secs(5));
 /// ```
 #[derive(Clone)]
 pub struct RegistryOptions {
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) drain_delay: Duration,
     pub(crate) seed: u64,
     pub(crate) health_timeout: Duration,
     pub(crate) event_capacity: usize,
     pub(crate) observers: Vec<crate::events::Observer>,
+    pub(crate) stop_when_idle: bool,
 }
 
 impl std::fmt::Debug for RegistryOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RegistryOptions")
             .field("shutdown_timeout", &self.shutdown_timeout)
+            .field("drain_delay", &self.drain_delay)
             .field("seed", &self.seed)
             .field("health_timeout", &self.health_timeout)
             .field("event_capacity", &self.event_capacity)
             .field("observers", &self.observers.len())
+            .field("stop_when_idle", &self.stop_when_idle)
             .finish()
     }
 }
@@ -163,16 +205,19 @@ impl Default for RegistryOptions {
         Self {
             // Leaves 5 s of Kubernetes' default 30 s grace period for the process to exit.
             shutdown_timeout: Duration::from_secs(25),
+            drain_delay: Duration::ZERO,
             seed: fastrand::u64(..),
             health_timeout: crate::health::DEFAULT_HEALTH_TIMEOUT,
             event_capacity: 1024,
             observers: Vec::new(),
+            stop_when_idle: false,
         }
     }
 }
 
 impl RegistryOptions {
-    /// Bound on the whole registry's stop, whatever the graph depth. Default 25 s.
+    /// Bound on the whole registry's stop (the drain included), whatever the graph depth.
+    /// Default 25 s.
     #[must_use]
     pub fn shutdown_timeout(mut self, timeout: Duration) -> Self {
         self.shutdown_timeout = timeout;
@@ -182,6 +227,53 @@ impl RegistryOptions {
     /// The registry-wide stop bound.
     pub fn get_shutdown_timeout(&self) -> Duration {
         self.shutdown_timeout
+    }
+
+    /// Lame-duck drain: when a stop is requested, readiness turns off at once
+    /// ([`Event::Draining`], [`Shutdown::draining`](crate::Shutdown::draining)) and the ordered
+    /// stop begins only after this delay, inside `shutdown_timeout`. Default 0.
+    ///
+    /// Behind a Kubernetes Service, use a few seconds (5 s is common): the endpoint controller
+    /// and every node's kube-proxy learn that the pod is terminating only after SIGTERM was
+    /// sent, and keep routing new connections to it until then. A second signal skips the
+    /// drain; an escalation does not drain.
+    #[must_use]
+    pub fn drain_delay(mut self, delay: Duration) -> Self {
+        self.drain_delay = delay;
+        self
+    }
+
+    /// The drain delay.
+    pub fn get_drain_delay(&self) -> Duration {
+        self.drain_delay
+    }
+
+    /// A program that ends when its work is done: once start-up finished, the registry stops
+    /// gracefully as soon as no background task of any service is running any more (each
+    /// returned and was not restarted). A registry without tasks stops right after start-up.
+    /// Default `false`.
+    ///
+    /// ```
+    /// # use std::sync::Arc;
+    /// use lifecycle_core::{DynRegistry, RegistryOptions, Service, TaskSpawner, TaskSpec};
+    /// struct Import;
+    /// impl Service for Import {
+    ///     const NAME: &'static str = "Import";
+    ///     fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>) {
+    ///         tasks.spawn(TaskSpec::new("load"), |_| async { /* the work */ });
+    ///     }
+    /// }
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let mut registry = DynRegistry::with_options(RegistryOptions::default().stop_when_idle(true));
+    /// registry.add(Arc::new(Import));
+    /// let report = registry.build().unwrap().run_until(std::future::pending()).await.unwrap();
+    /// assert!(report.is_clean());
+    /// # }
+    /// ```
+    #[must_use]
+    pub fn stop_when_idle(mut self, stop: bool) -> Self {
+        self.stop_when_idle = stop;
+        self
     }
 
     /// Seed for backoff jitter (random by default); fix it to make restart schedules repeatable.
@@ -205,7 +297,8 @@ impl RegistryOptions {
         self
     }
 
-    /// Adds a synchronous observer called for every event, in order, without loss.
+    /// Adds a synchronous observer called for every event, in order, without loss. The
+    /// second argument is the service's name (`"registry"` for registry-wide events).
     #[must_use]
     pub fn observe(mut self, observer: impl Fn(&Event, &str) + Send + Sync + 'static) -> Self {
         self.observers.push(Arc::new(observer));
@@ -224,45 +317,76 @@ pub(crate) struct Engine {
     pub(crate) nodes: Box<[Node]>,
     pub(crate) graph: Graph,
     pub(crate) shutdown_timeout: Duration,
+    pub(crate) drain_delay: Duration,
     pub(crate) health_timeout: Duration,
     pub(crate) seed: u64,
     pub(crate) events: EventSink,
-    escalations: mpsc::UnboundedSender<ServiceIndex>,
-    escalation_rx: Mutex<Option<mpsc::UnboundedReceiver<ServiceIndex>>>,
-    /// First service whose failure shut the registry down.
-    pub(crate) escalated: Mutex<Option<Arc<ServiceError>>>,
-    /// Cancelled when the registry has fully stopped.
+    /// Commands to the control task (buffered before it runs).
+    pub(crate) commands: tokio::sync::mpsc::UnboundedSender<Command>,
+    /// Whether the control task runs, and its receiver until it does.
+    pub(crate) control: Handover<tokio::sync::mpsc::UnboundedReceiver<Command>>,
+    /// Registry-level phase, written by the control task (and by a stop before start).
+    pub(crate) phase: AtomicU8,
+    /// The one stop report, set once, before `stopped` is cancelled.
+    pub(crate) outcome: Outcome<RegistryStopReport>,
+    /// Cancelled when the registry has fully stopped (or was aborted).
     pub(crate) stopped: CancellationToken,
-    stop_all: OnceCell<Arc<RegistryStopReport>>,
+    /// Cancelled when a stop was requested (the drain began).
+    pub(crate) draining: CancellationToken,
     pub(crate) startup: Mutex<Option<StartupRecord>>,
-    /// Wakes those waiting for a service stop that someone else runs.
-    pub(crate) stop_done: tokio::sync::Notify,
-    /// Cancelled when a stop is requested: a start in progress (or not yet begun) is cancelled.
-    pub(crate) stop_requested: CancellationToken,
-    /// Held by `start` while it schedules, so a stop waits until the cancelled start has
-    /// dropped its in-flight hooks (they get no `on_stop`).
-    pub(crate) starting: tokio::sync::Mutex<()>,
+    /// Background tasks whose supervisor loop is still running.
+    live_tasks: std::sync::atomic::AtomicUsize,
+    pub(crate) stop_when_idle: bool,
+}
+
+/// Counts a background task as live from its spawn until it is dropped (it returned, or was
+/// aborted).
+pub(crate) struct LiveTask(Arc<Engine>);
+
+impl Drop for LiveTask {
+    fn drop(&mut self) {
+        if self.0.live_tasks.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.maybe_idle();
+        }
+    }
 }
 
 impl Engine {
     pub(crate) fn new(nodes: Vec<Node>, graph: Graph, options: RegistryOptions) -> Self {
-        let (tx, rx) = mpsc::unbounded_channel();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         Self {
             nodes: nodes.into_boxed_slice(),
             graph,
             shutdown_timeout: options.shutdown_timeout,
+            drain_delay: options.drain_delay,
             health_timeout: options.health_timeout,
             seed: options.seed,
             events: EventSink::new(options.event_capacity, options.observers),
-            escalations: tx,
-            escalation_rx: Mutex::new(Some(rx)),
-            escalated: Mutex::new(None),
+            commands: tx,
+            control: Handover::new(rx),
+            phase: AtomicU8::new(RegistryPhase::Built as u8),
+            outcome: Outcome::default(),
             stopped: CancellationToken::new(),
-            stop_all: OnceCell::new(),
+            draining: CancellationToken::new(),
             startup: Mutex::new(None),
-            stop_done: tokio::sync::Notify::new(),
-            stop_requested: CancellationToken::new(),
-            starting: tokio::sync::Mutex::new(()),
+            live_tasks: std::sync::atomic::AtomicUsize::new(0),
+            stop_when_idle: options.stop_when_idle,
+        }
+    }
+
+    pub(crate) fn task_began(self: &Arc<Self>) -> LiveTask {
+        self.live_tasks.fetch_add(1, Ordering::AcqRel);
+        LiveTask(Arc::clone(self))
+    }
+
+    /// With `stop_when_idle`: no task runs any more after start-up, so stop.
+    pub(crate) fn maybe_idle(&self) {
+        if self.stop_when_idle
+            && self.phase() == RegistryPhase::Running
+            && self.live_tasks.load(Ordering::Acquire) == 0
+        {
+            tracing::info!("every task finished: stopping the registry");
+            self.request_stop(false);
         }
     }
 
@@ -270,18 +394,36 @@ impl Engine {
         &self.nodes[index as usize]
     }
 
+    pub(crate) fn phase(&self) -> RegistryPhase {
+        RegistryPhase::from_u8(self.phase.load(Ordering::Acquire))
+    }
+
+    pub(crate) fn set_phase(&self, phase: RegistryPhase) {
+        self.phase.store(phase as u8, Ordering::Release);
+    }
+
+    /// Emits a service's event with its name.
+    pub(crate) fn emit_service(&self, index: ServiceIndex, event: Event) {
+        self.events.emit(event, &self.node(index).name);
+    }
+
+    /// Emits a registry-wide event.
+    pub(crate) fn emit_registry(&self, event: Event) {
+        self.events.emit(event, "registry");
+    }
+
     /// Moves a service to `to` if legal, emitting the event. Returns whether it moved.
     pub(crate) fn set_state(&self, index: ServiceIndex, to: State) -> bool {
         match self.node(index).state.transition(to) {
             Ok(from) => {
                 tracing::debug!(service = %self.node(index).name, %from, %to, "state");
-                self.events.emit(
+                self.emit_service(
+                    index,
                     Event::State {
                         service: index,
                         from,
                         to,
                     },
-                    &self.node(index).name,
                 );
                 true
             }
@@ -289,98 +431,57 @@ impl Engine {
         }
     }
 
-    /// A task failed past its policy: mark the service failed and hand it to the control task.
-    /// Never awaits the service's own stop (the caller is one of its tasks).
-    pub(crate) fn escalate(&self, index: ServiceIndex, task: &str, error: crate::BoxError) {
+    /// A task failed past its policy: record the failure (the task's own error as the source)
+    /// and hand the service to the control task. Never awaits anything (the caller is a task).
+    pub(crate) fn escalate(&self, index: ServiceIndex, task: &'static str, error: BoxError) {
         let node = self.node(index);
         tracing::error!(service = %node.name, task, error = %error, "task failed past its restart policy");
-        let failure = Arc::new(ServiceError::new(
+        let failure = ServiceError::new(
             node.name.to_string(),
             Phase::Task,
-            format!("task `{task}`: {error}").into(),
-        ));
+            Box::new(TaskError {
+                task,
+                source: error,
+            }),
+        );
         {
-            let mut slot = lock(&node.failure);
-            if slot.is_some() {
+            let mut failures = lock(&node.failures);
+            if failures.failed.is_some() {
                 return;
             }
-            *slot = Some(failure);
+            failures.failed = Some(Arc::new(failure));
         }
-        let _ = self.escalations.send(index);
+        self.emit_service(
+            index,
+            Event::Escalated {
+                service: index,
+                task,
+            },
+        );
+        let _ = self.commands.send(Command::Escalate(index));
     }
 
-    /// The control task: applies escalation policies until the registry stopped.
-    pub(crate) fn spawn_control(self: &Arc<Self>) -> Option<tokio::task::JoinHandle<()>> {
-        let mut rx = lock(&self.escalation_rx).take()?;
-        let engine = Arc::clone(self);
-        Some(tokio::spawn(async move {
-            loop {
-                let index = tokio::select! {
-                    biased;
-                    () = engine.stopped.cancelled() => return,
-                    next = rx.recv() => match next { Some(i) => i, None => return },
-                };
-                match engine.node(index).options.escalation {
-                    Escalation::ShutdownRegistry => {
-                        {
-                            let mut cause = lock(&engine.escalated);
-                            if cause.is_none() {
-                                *cause = lock(&engine.node(index).failure).clone();
-                            }
-                        }
-                        engine.stop_all().await;
-                        return;
-                    }
-                    Escalation::StopDependents => {
-                        let set = engine.graph.dependents_closure(index);
-                        let deadline = Instant::now() + engine.shutdown_timeout;
-                        engine.stop_set(&set, deadline).await;
-                    }
-                }
-            }
-        }))
-    }
-
-    /// Graceful stop of everything, once; every caller gets the same report.
-    pub(crate) async fn stop_all(self: &Arc<Self>) -> Arc<RegistryStopReport> {
-        self.stop_requested.cancel();
-        self.stop_all
-            .get_or_init(|| async {
-                // A start in progress sees the request, drops its in-flight hooks and releases this.
-                drop(self.starting.lock().await);
-                let began = Instant::now();
-                let all = vec![true; self.nodes.len()];
-                let services = self.stop_set(&all, began + self.shutdown_timeout).await;
-                let report = RegistryStopReport {
-                    duration: began.elapsed(),
-                    services,
-                    escalated: lock(&self.escalated).clone(),
-                };
-                self.stopped.cancel();
-                Arc::new(report)
-            })
-            .await
-            .clone()
-    }
-
-    /// `Err` naming the service whose failure shut the registry down, if one did.
-    pub(crate) fn escalation(&self) -> Result<(), crate::RunError> {
-        match lock(&self.escalated).as_ref() {
-            Some(e) => Err(crate::RunError::Escalated(ServiceError::new(
-                e.service.clone(),
-                e.phase,
-                e.source.to_string().into(),
-            ))),
-            None => Ok(()),
-        }
-    }
-
-    pub(crate) fn is_stopped(&self) -> bool {
-        self.stop_all.initialized()
+    /// A task failed while its service was stopping: not restarted, listed in the report.
+    pub(crate) fn failed_during_stop(
+        &self,
+        index: ServiceIndex,
+        task: &'static str,
+        error: BoxError,
+    ) {
+        let node = self.node(index);
+        let failure = ServiceError::new(
+            node.name.to_string(),
+            Phase::Stop,
+            Box::new(TaskError {
+                task,
+                source: error,
+            }),
+        );
+        lock(&node.failures).during_stop.push(Arc::new(failure));
     }
 
     /// The RAII path: cancel every token and request abort of every task, from any thread.
-    /// Hooks do not run. Logs what is still running.
+    /// Hooks do not run. Logs what is still running. Publishes an aborted report if none.
     pub(crate) fn abort_all(&self, why: &str) {
         let mut still_running = Vec::new();
         for (i, node) in self.nodes.iter().enumerate() {
@@ -401,6 +502,26 @@ impl Engine {
                 "{why}: abort requested for tasks still running; stop hooks skipped"
             );
         }
-        self.stopped.cancel();
+        self.control.finish();
+        self.publish(RegistryStopReport::aborted());
+    }
+
+    /// Publishes the one stop outcome (the first wins) and wakes every waiter.
+    pub(crate) fn publish(&self, report: RegistryStopReport) {
+        self.outcome.publish(report);
+        self.set_phase(RegistryPhase::Stopped);
+        self.draining.cancel();
+        if !self.stopped.is_cancelled() {
+            self.stopped.cancel();
+            self.emit_registry(Event::Stopped);
+        }
+    }
+
+    /// Waits for the registry to stop and returns its report.
+    pub(crate) async fn stopped(&self) -> Arc<RegistryStopReport> {
+        self.stopped.cancelled().await;
+        self.outcome
+            .get()
+            .unwrap_or_else(|| Arc::new(RegistryStopReport::aborted()))
     }
 }

@@ -27,14 +27,17 @@ pub struct StopReport {
     /// From cancellation to the end of `on_stop`.
     pub duration: Duration,
     /// Tasks that did not finish within `stop_timeout` and were aborted.
-    pub tasks_aborted: Vec<String>,
+    pub tasks_aborted: Vec<&'static str>,
     /// Aborted tasks still running when the report was made (mid-poll, or never yielding).
-    pub tasks_still_running: Vec<String>,
+    pub tasks_still_running: Vec<&'static str>,
     /// Blocking tasks still running past the deadline (they cannot be aborted).
-    pub blocking_still_running: Vec<String>,
+    pub blocking_still_running: Vec<&'static str>,
     /// Child tasks (spawned through `Shutdown::spawn`) aborted at the deadline.
     pub children_aborted: usize,
-    /// Errors of `on_stop` (error, timeout, panic, skipped) and the failure that made the service Failed.
+    /// In this order: the failure that made the service Failed (phase `Task`, its source a
+    /// [`TaskError`](crate::TaskError)), tasks that failed or panicked while it stopped (phase
+    /// `Stop`, source a `TaskError`), and its `on_stop` error, timeout, panic or skip.
+    /// The original error values are kept: see [`find_source`](crate::find_source).
     pub errors: Vec<Arc<ServiceError>>,
 }
 
@@ -43,6 +46,7 @@ impl StopReport {
     pub fn is_clean(&self) -> bool {
         self.state == State::Stopped
             && self.tasks_aborted.is_empty()
+            && self.tasks_still_running.is_empty()
             && self.blocking_still_running.is_empty()
             && self.children_aborted == 0
             && self.errors.is_empty()
@@ -59,19 +63,30 @@ pub struct RegistryStopReport {
     pub services: Vec<Arc<StopReport>>,
     /// The failure that shut the registry down, if any.
     pub escalated: Option<Arc<ServiceError>>,
+    /// The registry was aborted (guard dropped, second signal): hooks skipped, no graceful stop.
+    pub aborted: bool,
 }
 
 impl RegistryStopReport {
     /// Every service stopped cleanly and nothing escalated.
     ///
     /// ```
-    /// # async fn f(running: lifecycle_core::RunningRegistry) {
+    /// # async fn f(running: lifecycle_core::Running<lifecycle_core::DynRegistry>) {
     /// let report = running.stop().await;
     /// assert!(report.is_clean(), "{}", report.summary());
     /// # }
     /// ```
     pub fn is_clean(&self) -> bool {
-        self.escalated.is_none() && self.services.iter().all(|s| s.is_clean())
+        !self.aborted && self.escalated.is_none() && self.services.iter().all(|s| s.is_clean())
+    }
+
+    pub(crate) fn aborted() -> Self {
+        Self {
+            duration: Duration::ZERO,
+            services: Vec::new(),
+            escalated: None,
+            aborted: true,
+        }
     }
 
     /// The report of one service, by name.
@@ -90,6 +105,9 @@ impl RegistryStopReport {
     /// One line per problem, for logs and errors.
     pub fn summary(&self) -> String {
         let mut out = String::new();
+        if self.aborted {
+            out.push_str("aborted: stop hooks skipped; ");
+        }
         if let Some(e) = &self.escalated {
             let _ = write!(out, "{e}; ");
         }
@@ -129,7 +147,7 @@ pub struct ServiceTiming {
 /// Start-up timings and the critical path (the chain of dependencies that bounded start-up).
 ///
 /// ```
-/// # async fn f(running: lifecycle_core::RunningRegistry) {
+/// # async fn f(running: lifecycle_core::Running<lifecycle_core::DynRegistry>) {
 /// let startup = running.startup_report();
 /// println!("started in {:?}; critical path {}", startup.total, startup.critical_path.join(" -> "));
 /// # }

@@ -7,51 +7,20 @@ use std::sync::Arc;
 use futures_util::FutureExt;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
 use super::{Engine, ServiceTiming, StartupRecord, StartupReport, lock};
 use crate::error::{Panicked, TimedOut};
 use crate::events::ServiceIndex;
 use crate::task::{Nanos, TaskSpawner};
-use crate::{BoxError, Phase, ServiceError, StartError, State};
-
-/// Aborts everything if a start is dropped half-way, so no task outlives a lost start future.
-struct AbortOnDrop<'a> {
-    engine: &'a Engine,
-    armed: bool,
-}
-
-impl Drop for AbortOnDrop<'_> {
-    fn drop(&mut self) {
-        if self.armed {
-            self.engine.abort_all("start dropped before it finished");
-        }
-    }
-}
+use crate::{BoxError, Phase, ServiceError, State};
 
 impl Engine {
-    /// Starts every service in dependency order; on failure or `cancel`, rolls back.
-    pub(crate) async fn start(
-        self: &Arc<Self>,
-        cancel: &CancellationToken,
-    ) -> Result<(), StartError> {
-        let mut guard = AbortOnDrop {
-            engine: self,
-            armed: true,
-        };
-        let scheduling = self.starting.lock().await;
+    /// Starts every service in dependency order, independent ones concurrently. Returns the
+    /// first failure (the service is then Failed). Run by the control task, which drops this
+    /// future to cancel start-up: hooks in flight are dropped with it (they get no `on_stop`).
+    pub(crate) async fn start_all(self: &Arc<Self>) -> Result<(), Arc<ServiceError>> {
         let began = Instant::now();
-        let stop_requested =
-            |what: &str| ServiceError::new("registry", Phase::Cancelled, what.to_owned().into());
-        if self.stop_requested.is_cancelled() {
-            drop(scheduling);
-            guard.armed = false;
-            return Err(StartError {
-                error: stop_requested("stopped before start-up began"),
-                rollback: Vec::new(),
-            });
-        }
         let n = self.nodes.len();
         let mut waiting_on: Vec<u32> = (0..n as ServiceIndex)
             .map(|i| self.graph.deps(i).len() as u32)
@@ -63,9 +32,8 @@ impl Engine {
         let mut times: Vec<(Instant, Instant)> = vec![(began, began); n];
         let mut order: Vec<ServiceIndex> = Vec::with_capacity(n);
         let mut in_flight = FuturesUnordered::new();
-        let mut failure: Option<ServiceError> = None;
 
-        'schedule: loop {
+        loop {
             // One clock read per batch: services without a hook take no measurable time.
             let now = Instant::now();
             while let Some(i) = ready.pop() {
@@ -75,70 +43,24 @@ impl Engine {
                     in_flight.push(self.run_start_hook(i));
                 } else {
                     times[i as usize].1 = now;
-                    self.mark_running(i, &mut waiting_on, &mut ready);
+                    self.mark_running(i, &mut waiting_on, &mut ready)?;
                     order.push(i);
                 }
             }
-            if in_flight.is_empty() {
+            // One task drives many hooks: the coop budget would make it thrash.
+            let Some((i, result)) = tokio::task::unconstrained(in_flight.next()).await else {
                 break;
-            }
-            let (i, result) = tokio::select! {
-                biased;
-                () = cancel.cancelled() => {
-                    failure = Some(ServiceError::new("registry", Phase::Cancelled, "start-up cancelled".into()));
-                    break 'schedule;
-                }
-                () = self.stop_requested.cancelled() => {
-                    failure = Some(stop_requested("stop requested during start-up"));
-                    break 'schedule;
-                }
-                // One task drives many hooks: the coop budget would make it thrash.
-                Some(done) = tokio::task::unconstrained(in_flight.next()) => done,
             };
             times[i as usize].1 = Instant::now();
             match result {
                 Ok(()) => {
-                    self.mark_running(i, &mut waiting_on, &mut ready);
+                    self.mark_running(i, &mut waiting_on, &mut ready)?;
                     order.push(i);
                 }
-                Err((phase, source)) => {
-                    let node = self.node(i);
-                    tracing::error!(service = %node.name, %phase, error = %source, "start failed");
-                    let error = ServiceError::new(node.name.to_string(), phase, source);
-                    self.set_state(i, State::Failed);
-                    *lock(&node.failure) = Some(Arc::new(ServiceError::new(
-                        node.name.to_string(),
-                        phase,
-                        error.source.to_string().into(),
-                    )));
-                    failure = Some(error);
-                    break;
-                }
+                Err((phase, source)) => return Err(self.start_failed(i, phase, source)),
             }
         }
 
-        if failure.is_none() && self.stop_requested.is_cancelled() {
-            failure = Some(stop_requested("stop requested during start-up"));
-        }
-        if let Some(error) = failure {
-            // Starts still in flight are dropped: they get no on_stop.
-            drop(in_flight);
-            for node_index in 0..n as ServiceIndex {
-                if self.node(node_index).state.get() == State::Starting {
-                    self.set_state(node_index, State::Stopped);
-                }
-            }
-            drop(scheduling);
-            let rollback = self.stop_all().await;
-            guard.armed = false;
-            return Err(StartError {
-                error,
-                rollback: rollback.services.iter().map(|r| (**r).clone()).collect(),
-            });
-        }
-
-        drop(scheduling);
-        guard.armed = false;
         // Kept compact (20 bytes a service); the report is built when someone asks.
         let offsets = times
             .iter()
@@ -150,6 +72,16 @@ impl Engine {
             order: order.into_boxed_slice(),
         });
         Ok(())
+    }
+
+    /// Marks a service Failed in start: the error is kept (as the service's failure too).
+    fn start_failed(&self, i: ServiceIndex, phase: Phase, source: BoxError) -> Arc<ServiceError> {
+        let node = self.node(i);
+        tracing::error!(service = %node.name, %phase, error = %source, "start failed");
+        let error = Arc::new(ServiceError::new(node.name.to_string(), phase, source));
+        lock(&node.failures).failed = Some(Arc::clone(&error));
+        self.set_state(i, State::Failed);
+        error
     }
 
     /// The hook of one service, bounded by its start timeout, panics caught. One future type
@@ -179,15 +111,30 @@ impl Engine {
         (i, result)
     }
 
-    /// Running: spawn its tasks, then release the dependents that waited only on it.
+    /// Running: spawn its tasks, then release the dependents that waited only on it. A task
+    /// spec the derive would have rejected fails the service's start.
     fn mark_running(
         self: &Arc<Self>,
         i: ServiceIndex,
         waiting_on: &mut [u32],
         ready: &mut Vec<ServiceIndex>,
-    ) {
+    ) -> Result<(), Arc<ServiceError>> {
         let node = self.node(i);
-        Arc::clone(&node.service).spawn_all(&mut TaskSpawner::new(self, i));
+        let mut spawner = TaskSpawner::new(self, i);
+        let spawned = std::panic::catch_unwind(AssertUnwindSafe(|| {
+            Arc::clone(&node.service).spawn_all(&mut spawner);
+        }));
+        if let Err(panic) = spawned {
+            node.token.cancel();
+            node.abort_tasks();
+            let panicked = Box::new(Panicked::from_payload(&*panic));
+            return Err(self.start_failed(i, Phase::StartPanic, panicked));
+        }
+        if let Some(invalid) = spawner.into_invalid() {
+            node.token.cancel();
+            node.abort_tasks();
+            return Err(self.start_failed(i, Phase::Start, Box::new(invalid)));
+        }
         self.set_state(i, State::Running);
         tracing::info!(service = %node.name, "running");
         for &dependent in self.graph.dependents(i) {
@@ -197,6 +144,12 @@ impl Engine {
                 ready.push(dependent);
             }
         }
+        Ok(())
+    }
+
+    /// Whether start-up finished.
+    pub(crate) fn startup_finished(&self) -> bool {
+        lock(&self.startup).is_some()
     }
 
     /// Start-up timings and the critical path, from the compact record.

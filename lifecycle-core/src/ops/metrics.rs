@@ -9,10 +9,13 @@
 //! | `lifecycle_service_stop_duration_seconds`   | histogram | `service`         | Stopping → Stopped or Failed |
 //! | `lifecycle_task_failures_total`             | counter   | `service`, `task` | runs that returned `Err` or panicked |
 //! | `lifecycle_task_restarts_total`             | counter   | `service`, `task` | restarts (or delayed periodic runs) after a failure |
-//! | `lifecycle_task_restart_attempt`            | gauge     | `service`, `task` | the restart number within the intensity window: the backoff grows with it |
-//! | `lifecycle_registry_startup_duration_seconds` | histogram | —               | whole start-up, from [`record_startup`] |
+//! | `lifecycle_task_restart_attempt`            | gauge     | `service`, `task` | restarts within the task's intensity window |
+//! | `lifecycle_task_backoff_seconds`            | gauge     | `service`, `task` | the delay before the latest restart |
+//! | `lifecycle_service_escalations_total`       | counter   | `service`, `task` | failures past the restart policy |
+//! | `lifecycle_registry_startup_duration_seconds` | histogram | —               | whole start-up, `StartupBegan` → `StartupFinished` |
 //!
-//! `task` is the task's index within its service (registration order).
+//! `task` is the task's name. Task runs are not counted: the engine reports failures, not
+//! successful runs.
 //!
 //! Durations are measured on tokio's clock, so they follow virtual time in tests.
 //!
@@ -30,7 +33,6 @@
 //! let mut registry = DynRegistry::with_options(metrics::observe(RegistryOptions::default()));
 //! registry.add(Arc::new(Db));
 //! let running = registry.build()?.start().await?;
-//! metrics::record_startup(&running.startup_report());
 //! running.stop().await;
 //! # Ok(()) }
 //! ```
@@ -44,7 +46,7 @@ use metrics::{
 use tokio::time::Instant;
 
 use crate::events::ServiceIndex;
-use crate::{Event, RegistryOptions, StartupReport, State};
+use crate::{Event, RegistryOptions, State};
 
 /// The service-state gauge's name.
 pub const SERVICE_STATE: &str = "lifecycle_service_state";
@@ -58,6 +60,10 @@ pub const TASK_FAILURES: &str = "lifecycle_task_failures_total";
 pub const TASK_RESTARTS: &str = "lifecycle_task_restarts_total";
 /// The restart-attempt gauge's name.
 pub const TASK_RESTART_ATTEMPT: &str = "lifecycle_task_restart_attempt";
+/// The backoff gauge's name.
+pub const TASK_BACKOFF: &str = "lifecycle_task_backoff_seconds";
+/// The escalation counter's name.
+pub const SERVICE_ESCALATIONS: &str = "lifecycle_service_escalations_total";
 /// The registry start-up histogram's name.
 pub const REGISTRY_STARTUP_DURATION: &str = "lifecycle_registry_startup_duration_seconds";
 
@@ -87,6 +93,15 @@ fn describe() {
             TASK_RESTART_ATTEMPT,
             "Restart number within the intensity window of the task's last restart"
         );
+        describe_gauge!(
+            TASK_BACKOFF,
+            Unit::Seconds,
+            "Delay before the task's latest restart"
+        );
+        describe_counter!(
+            SERVICE_ESCALATIONS,
+            "Task failures past the restart policy (the service failed)"
+        );
         describe_histogram!(
             REGISTRY_STARTUP_DURATION,
             Unit::Seconds,
@@ -95,13 +110,27 @@ fn describe() {
     });
 }
 
-/// What the observer remembers: when each service entered Starting or Stopping.
+/// What the observer remembers: when each service entered Starting or Stopping, and when
+/// start-up began.
 #[derive(Default)]
 struct Clock {
     since: Mutex<HashMap<ServiceIndex, Instant>>,
+    startup: Mutex<Option<Instant>>,
 }
 
 impl Clock {
+    fn startup_began(&self) {
+        *self.startup.lock().unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+    }
+
+    fn startup_finished(&self) -> Option<f64> {
+        self.startup
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
+            .map(|t| t.elapsed().as_secs_f64())
+    }
+
     fn enter(&self, service: ServiceIndex) {
         self.since
             .lock()
@@ -142,18 +171,32 @@ fn record(clock: &Clock, event: &Event, name: &str) {
             }
         }
         Event::TaskFailed { task, .. } => {
-            counter!(TASK_FAILURES, "service" => name.to_owned(), "task" => task.to_string())
-                .increment(1);
+            counter!(TASK_FAILURES, "service" => name.to_owned(), "task" => task).increment(1);
         }
-        Event::TaskRestarting { task, attempt, .. } => {
-            let task = task.to_string();
-            counter!(TASK_RESTARTS, "service" => name.to_owned(), "task" => task.clone())
-                .increment(1);
+        Event::TaskRestarting {
+            task,
+            attempt,
+            delay,
+            ..
+        } => {
+            counter!(TASK_RESTARTS, "service" => name.to_owned(), "task" => task).increment(1);
             gauge!(TASK_RESTART_ATTEMPT, "service" => name.to_owned(), "task" => task)
                 .set(f64::from(attempt));
+            gauge!(TASK_BACKOFF, "service" => name.to_owned(), "task" => task)
+                .set(delay.as_secs_f64());
         }
-        // Later event kinds are not recorded (yet).
-        #[allow(unreachable_patterns)]
+        Event::Escalated { task, .. } => {
+            counter!(SERVICE_ESCALATIONS, "service" => name.to_owned(), "task" => task)
+                .increment(1);
+        }
+        Event::StartupBegan => clock.startup_began(),
+        Event::StartupFinished => {
+            if let Some(secs) = clock.startup_finished() {
+                histogram!(REGISTRY_STARTUP_DURATION).record(secs);
+            }
+        }
+        // The other registry phases (rolling back, draining, stopping, stopped) show in the
+        // services' state gauges.
         _ => {}
     }
 }
@@ -173,17 +216,4 @@ pub fn observe(options: RegistryOptions) -> RegistryOptions {
     describe();
     let clock = Arc::new(Clock::default());
     options.observe(move |event, name| record(&clock, event, name))
-}
-
-/// Records the registry's start-up duration (`lifecycle_registry_startup_duration_seconds`).
-/// Call it once after `start()` succeeded.
-///
-/// ```
-/// # async fn f(running: lifecycle_core::RunningRegistry) {
-/// lifecycle_core::ops::metrics::record_startup(&running.startup_report());
-/// # }
-/// ```
-pub fn record_startup(report: &StartupReport) {
-    describe();
-    histogram!(REGISTRY_STARTUP_DURATION).record(report.total.as_secs_f64());
 }

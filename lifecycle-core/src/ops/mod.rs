@@ -15,8 +15,9 @@
 //! The three probe verdicts follow the Kubernetes conventions and are shared by every
 //! integration (systemd's watchdog pings only while liveness holds):
 //!
-//! - **startup**: start-up finished: every service left New and Starting.
-//! - **readiness**: every service Running and healthy, and the registry is not draining.
+//! - **startup**: start-up finished ([`RegistryHandle::is_started`](crate::RegistryHandle::is_started)).
+//! - **readiness**: every service Running and healthy, and no stop requested (so not
+//!   draining: readiness turns off the moment a stop is requested).
 //! - **liveness**: no service is Failed.
 
 #[cfg(feature = "metrics")]
@@ -78,12 +79,10 @@ pub fn termination_grace_period(drain_delay: Duration, options: &RegistryOptions
     Duration::from_secs(whole)
 }
 
-/// Whether the registry is draining: a stop was requested, so readiness must be off.
-// lead: replace with RegistryHandle::is_draining() at merge
-#[cfg(any(feature = "axum", feature = "systemd"))]
-#[cfg_attr(not(feature = "axum"), allow(dead_code))]
+/// Whether a stop was requested (draining, stopping or stopped): readiness is off.
+#[cfg(feature = "axum")]
 pub(crate) fn is_draining(handle: &RegistryHandle) -> bool {
-    handle.is_stopped()
+    handle.is_stopping()
 }
 
 /// The cheap verdicts, from states alone (no health check runs).

@@ -2,7 +2,7 @@
 //!
 //! | path        | 200 when                                                         | else |
 //! |-------------|------------------------------------------------------------------|------|
-//! | `/startupz` | start-up finished: no service is New or Starting                 | 503  |
+//! | `/startupz` | start-up finished                                                | 503  |
 //! | `/readyz`   | every service Running and healthy, and the registry not draining | 503  |
 //! | `/livez`    | no service Failed                                                | 503  |
 //!
@@ -91,7 +91,7 @@ pub struct ProbeBody {
     pub probe: Probe,
     /// Whether it passed (status 200) or not (503).
     pub ok: bool,
-    /// A stop was requested: readiness is off while services drain.
+    /// A stop was requested (draining, stopping or stopped): readiness is off.
     pub draining: bool,
     /// Why it failed, in one line; `None` when it passed.
     pub reason: Option<String>,
@@ -173,7 +173,7 @@ fn state_only(
         .collect();
     let ok = match probe {
         Probe::Liveness => verdict.live,
-        _ => verdict.started,
+        _ => handle.is_started(),
     };
     let reason = (!ok).then(|| {
         let names: Vec<&str> = services
@@ -181,7 +181,11 @@ fn state_only(
             .filter(|s| !s.ok)
             .map(|s| &*s.name)
             .collect();
-        format!("{why}: {}", names.join(", "))
+        if names.is_empty() {
+            format!("{why}: the registry is not running")
+        } else {
+            format!("{why}: {}", names.join(", "))
+        }
     });
     ProbeBody {
         probe,
@@ -204,7 +208,8 @@ pub fn liveness(handle: &RegistryHandle) -> ProbeBody {
     state_only(Probe::Liveness, handle, |s| s != State::Failed, "failed")
 }
 
-/// The startup verdict: start-up finished (no service New or Starting). Reads states only.
+/// The startup verdict: start-up finished ([`RegistryHandle::is_started`]). Lists each
+/// service as ok once it left New and Starting. Reads states only.
 ///
 /// ```
 /// # async fn f(handle: lifecycle_core::RegistryHandle) {
@@ -253,7 +258,7 @@ pub async fn readiness(handle: &RegistryHandle) -> ProbeBody {
         .collect();
     let ok = report.ready && !draining;
     let reason = if draining {
-        Some("draining: a stop was requested".to_owned())
+        Some("a stop was requested".to_owned())
     } else if ok {
         None
     } else {

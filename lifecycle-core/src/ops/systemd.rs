@@ -2,8 +2,8 @@
 //!
 //! [`spawn_notifier`] watches a registry and tells the service manager:
 //!
-//! - `READY=1` once start-up finished (every service Running),
-//! - `STOPPING=1` when the registry's stop begins,
+//! - `READY=1` once start-up finished ([`Event::StartupFinished`](crate::Event::StartupFinished)),
+//! - `STOPPING=1` as soon as a stop is requested (at the start of the drain, if any),
 //! - `STATUS=` a one-line summary whenever it changes (`4/4 services running`,
 //!   `failed: Cache; 3/4 running`, `stopping`, ...),
 //! - `WATCHDOG=1` every half of `WATCHDOG_USEC` (set by `WatchdogSec=`) **only while
@@ -48,12 +48,6 @@ use tokio::task::JoinHandle;
 
 use super::Verdict;
 use crate::{RegistryHandle, State};
-
-/// Whether the registry's stop began.
-// lead: replace with RegistryHandle::stop_requested() at merge
-fn stop_requested(handle: &RegistryHandle) -> bool {
-    handle.is_stopped()
-}
 
 fn send(states: &[NotifyState<'_>]) {
     if let Err(error) = sd_notify::notify(states) {
@@ -171,13 +165,13 @@ async fn run(
     let mut last_status = String::new();
     loop {
         let states = handle.states();
-        let verdict = Verdict::of(&states);
-        let stopping = stop_requested(&handle);
+        // A stop was requested: draining (readiness off) or already stopping.
+        let stopping = handle.is_stopping();
         if stopping && !stopping_sent {
             send(&[NotifyState::Stopping]);
             stopping_sent = true;
         }
-        if !ready_sent && !stopping && verdict.all_running {
+        if !ready_sent && !stopping && handle.is_started() {
             send(&[NotifyState::Ready]);
             ready_sent = true;
         }

@@ -6,11 +6,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tokio_util::sync::CancellationToken;
-
 use crate::engine::{Engine, ErasedService, Graph, Node, RegistryOptions};
-use crate::events::{Event, ServiceIndex};
-use crate::{BuildError, Dependency, RunningRegistry, Service, ServiceOptions, StartError, State};
+use crate::events::ServiceIndex;
+use crate::{BuildError, Built, Dependency, Service, ServiceOptions};
 
 static NEXT_REGISTRY_ID: AtomicU64 = AtomicU64::new(1);
 
@@ -34,7 +32,7 @@ impl<S: ?Sized> std::fmt::Debug for ServiceId<S> {
 }
 
 impl<S: ?Sized> ServiceId<S> {
-    /// The service's index: registration order, as in [`Event`]s.
+    /// The service's index: registration order, as in [`Event`](crate::Event)s.
     pub fn index(&self) -> ServiceIndex {
         self.index
     }
@@ -121,13 +119,14 @@ impl DynRegistry {
         self
     }
 
-    /// Adds a service under its type's name. Its declared dependencies are wired to the one
+    /// Adds a service under its type's name ([`Service::name`]). Its declared dependencies are wired to the one
     /// service (or value) of that type, unless you give explicit edges.
     pub fn add<S: Service>(&mut self, service: Arc<S>) -> ServiceId<S> {
-        self.add_named(S::NAME, service)
+        self.add_named(S::name(), service)
     }
 
-    /// Adds a service under `name` (for many instances of one type).
+    /// Adds a service under `name` (for many instances of one type). Names must be unique:
+    /// [`build`](Self::build) reports a duplicate.
     pub fn add_named<S: Service>(
         &mut self,
         name: impl Into<Cow<'static, str>>,
@@ -200,7 +199,13 @@ impl DynRegistry {
     }
 
     /// Resolves dependencies, checks for cycles and builds the engine. Nothing starts yet.
-    pub fn build(self) -> Result<BuiltRegistry, BuildError> {
+    pub fn build(self) -> Result<Built<DynRegistry>, BuildError> {
+        let mut names = std::collections::HashSet::with_capacity(self.entries.len());
+        if let Some(duplicate) = self.entries.iter().find(|e| !names.insert(&e.name)) {
+            return Err(BuildError::DuplicateName {
+                name: duplicate.name.to_string(),
+            });
+        }
         let mut adjacency: Vec<Vec<ServiceIndex>> = Vec::with_capacity(self.entries.len());
         for entry in &self.entries {
             let mut deps = entry.explicit.clone();
@@ -252,95 +257,14 @@ impl DynRegistry {
             .into_iter()
             .map(|e| Node::new(e.name, e.service, e.options))
             .collect();
-        Ok(BuiltRegistry {
-            engine: Arc::new(Engine::new(nodes, graph, self.options)),
-            registry: self.id,
-        })
+        let engine = Arc::new(Engine::new(nodes, graph, self.options));
+        Ok(Built::from_engine((), engine, self.id))
     }
 }
 
-/// A registry that is wired and checked but not started.
-pub struct BuiltRegistry {
-    pub(crate) engine: Arc<Engine>,
-    registry: u64,
-}
-
-impl BuiltRegistry {
-    /// Starts every service in dependency order, independent ones concurrently. On the first
-    /// failure, in-flight starts are dropped and started services stop in reverse order.
-    pub async fn start(self) -> Result<RunningRegistry, StartError> {
-        self.start_until(&CancellationToken::new()).await
-    }
-
-    /// Like [`start`](Self::start), but cancelling `cancel` cancels start-up (and rolls back).
-    pub async fn start_until(
-        self,
-        cancel: &CancellationToken,
-    ) -> Result<RunningRegistry, StartError> {
-        self.engine.start(cancel).await?;
-        Ok(RunningRegistry::new(self.engine, self.registry))
-    }
-
-    /// Installs SIGINT/SIGTERM handlers, starts, runs until a signal or an escalation, then
-    /// stops gracefully. A second signal aborts everything.
-    #[cfg(feature = "signal")]
-    pub async fn run_until_signal(self) -> Result<Arc<crate::RegistryStopReport>, crate::RunError> {
-        let mut signals = crate::signal::Signals::install()?;
-        let cancel = CancellationToken::new();
-        let registry = self.registry;
-        let engine = Arc::clone(&self.engine);
-        let start = self.engine.start(&cancel);
-        tokio::pin!(start);
-        let started = loop {
-            tokio::select! {
-                result = &mut start => break result,
-                () = signals.recv(), if !cancel.is_cancelled() => cancel.cancel(),
-            }
-        };
-        started?;
-        RunningRegistry::new(engine, registry)
-            .wait_for_signal_with(signals)
-            .await
-    }
-
-    /// A handle usable before start-up: for health endpoints that must exist before the
-    /// registry runs, or to stop (which cancels a start in progress, or one not yet begun).
-    pub fn handle(&self) -> crate::RegistryHandle {
-        crate::RegistryHandle::new(Arc::clone(&self.engine), self.registry)
-    }
-
-    /// Subscribes to the event stream before start-up, to see every transition.
-    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Event> {
-        self.engine.events.subscribe()
-    }
-
-    /// The number of services.
-    pub fn len(&self) -> usize {
-        self.engine.nodes.len()
-    }
-
-    /// Whether there are no services.
-    pub fn is_empty(&self) -> bool {
-        self.engine.nodes.is_empty()
-    }
-
-    /// The dependency graph in Graphviz DOT.
-    pub fn to_dot(&self) -> String {
-        crate::graph::to_dot(&self.engine)
-    }
-
-    /// The dependency graph as a Mermaid flowchart.
-    pub fn to_mermaid(&self) -> String {
-        crate::graph::to_mermaid(&self.engine)
-    }
-
-    /// The dependency graph as SVG; see [`RegistryHandle::to_svg`](crate::RegistryHandle::to_svg).
-    pub fn to_svg(&self) -> String {
-        crate::graph::to_svg(&self.engine)
-    }
-
-    /// Every service's state (all New before start).
-    pub fn states(&self) -> Vec<(String, State)> {
-        crate::registry::running::states(&self.engine)
-    }
+impl crate::Registry for DynRegistry {
+    const NAME: &'static str = "DynRegistry";
+    type Slots = ();
+    /// A `DynRegistry`'s services are reached through their [`ServiceId`]s.
+    type Services = ();
 }

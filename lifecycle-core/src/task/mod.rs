@@ -6,7 +6,6 @@ mod shutdown;
 mod spawner;
 mod supervisor;
 
-use std::borrow::Cow;
 use std::time::Duration;
 
 pub(crate) use policy::{Decision, Policy};
@@ -54,6 +53,23 @@ pub enum Cancel {
     Drop,
 }
 
+/// What a task's normal end (it returned and is not restarted) means for the registry.
+///
+/// ```
+/// use lifecycle_core::{OnExit, TaskSpec};
+/// // A batch job: when the import is done, the program ends (gracefully).
+/// let import = TaskSpec::new("import").on_exit(OnExit::Stop);
+/// # let _ = import;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnExit {
+    /// Nothing: the service keeps running without this task.
+    #[default]
+    Continue,
+    /// Stop the registry gracefully, as if [`Shutdown::request_stop`] was called.
+    Stop,
+}
+
 /// A duration stored in 8 bytes (a `Duration` takes 16): specs live in every service's node.
 /// Saturates at about 584 years.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +107,7 @@ pub(crate) enum Schedule {
 /// ```
 #[derive(Debug, Clone)]
 pub struct TaskSpec {
-    pub(crate) name: Cow<'static, str>,
+    pub(crate) name: &'static str,
     pub(crate) schedule: Schedule,
     pub(crate) restart: Restart,
     pub(crate) max_restarts: Option<u32>,
@@ -100,13 +116,14 @@ pub struct TaskSpec {
     pub(crate) max_backoff: Nanos,
     pub(crate) jitter: f32,
     pub(crate) cancel: Cancel,
+    pub(crate) on_exit: OnExit,
 }
 
 impl TaskSpec {
     /// A long-running task, not restarted by default (`Restart::Never`), stopped cooperatively.
-    pub fn new(name: impl Into<Cow<'static, str>>) -> Self {
+    pub fn new(name: &'static str) -> Self {
         Self {
-            name: name.into(),
+            name,
             schedule: Schedule::Continuous,
             restart: Restart::Never,
             max_restarts: None,
@@ -115,12 +132,14 @@ impl TaskSpec {
             max_backoff: Nanos::new(Duration::from_secs(60)),
             jitter: 0.1,
             cancel: Cancel::Cooperative,
+            on_exit: OnExit::Continue,
         }
     }
 
     /// A task run every `period` (first run at once; missed ticks are delayed, not bursted).
+    /// `Duration::MAX` means "never again after the first run"; zero is rejected at start.
     /// A failed run delays the next one by the backoff (`Restart::OnFailure` by default).
-    pub fn periodic(name: impl Into<Cow<'static, str>>, period: Duration) -> Self {
+    pub fn periodic(name: &'static str, period: Duration) -> Self {
         Self {
             schedule: Schedule::Every {
                 period: Nanos::new(period),
@@ -132,8 +151,28 @@ impl TaskSpec {
     }
 
     /// The task's name.
-    pub fn name(&self) -> &str {
-        &self.name
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Rejects what the derive rejects at compile time: a zero `within` window for
+    /// `max_restarts`, and a zero period. Checked when the service starts: its start fails.
+    pub(crate) fn validate(&self) -> Result<(), crate::error::InvalidTaskSpec> {
+        let problem = if self.max_restarts.is_some() && self.within.get().is_zero() {
+            Some("`max_restarts` needs a non-zero `within` window")
+        } else if matches!(self.schedule, Schedule::Every { period, .. } if period.get().is_zero())
+        {
+            Some("a periodic task needs a non-zero period")
+        } else {
+            None
+        };
+        match problem {
+            Some(problem) => Err(crate::error::InvalidTaskSpec {
+                task: self.name,
+                problem,
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Delays a periodic task's first run. No effect on long-running tasks.
@@ -177,6 +216,15 @@ impl TaskSpec {
         } else {
             0.0
         };
+        self
+    }
+
+    /// What the task's normal end means: with [`OnExit::Stop`], the registry stops gracefully
+    /// when this task returns `Ok` and is not restarted (a program that ends when its work is
+    /// done). A failure is not a normal end: the restart policy and escalation apply.
+    #[must_use]
+    pub fn on_exit(mut self, on_exit: OnExit) -> Self {
+        self.on_exit = on_exit;
         self
     }
 

@@ -90,10 +90,9 @@ impl Policy {
     }
 
     /// Records a restart; false when the intensity limit is exceeded.
+    /// Without a limit the window is still kept (for `attempt`), capped in length.
     fn record_restart(&mut self, now: Instant) -> bool {
-        let Some(max) = self.max_restarts else {
-            return true;
-        };
+        const UNLIMITED_WINDOW_CAP: usize = 4096;
         while let Some(&oldest) = self.restarts.front() {
             if now.duration_since(oldest) >= self.within {
                 self.restarts.pop_front();
@@ -101,8 +100,12 @@ impl Policy {
                 break;
             }
         }
-        if self.restarts.len() as u32 >= max {
-            return false;
+        match self.max_restarts {
+            Some(max) if self.restarts.len() as u32 >= max => return false,
+            None if self.restarts.len() >= UNLIMITED_WINDOW_CAP => {
+                self.restarts.pop_front();
+            }
+            _ => {}
         }
         self.restarts.push_back(now);
         true
@@ -117,6 +120,7 @@ impl Policy {
             .checked_mul(factor)
             .unwrap_or(self.max_backoff)
             .min(self.max_backoff);
+        let delay = crate::engine::far_clamp(delay);
         if self.jitter > 0.0 {
             delay.mul_f64(1.0 - self.jitter * self.rng.f64())
         } else {

@@ -75,6 +75,36 @@ impl Shutdown {
         self.token().child_token()
     }
 
+    /// Asks the registry to stop gracefully and returns at once: the way a service ends the
+    /// program from its own code (a batch job done, a fatal condition), from a task or a hook,
+    /// without holding a handle. Never deadlocks; the registry's run loop
+    /// ([`Running::run_until`](crate::Running::run_until), `run_until_signal`) then returns.
+    ///
+    /// ```
+    /// use lifecycle_core::Shutdown;
+    /// async fn import_once(shutdown: Shutdown) -> std::io::Result<()> {
+    ///     // … the work …
+    ///     shutdown.request_stop(); // the program ends when the work is done
+    ///     Ok(())
+    /// }
+    /// ```
+    pub fn request_stop(&self) {
+        self.engine.request_stop(false);
+    }
+
+    /// Whether the registry is draining or stopping (a stop was requested): stop accepting new
+    /// work, answer with `Connection: close`; the service's own stop comes after the drain.
+    pub fn is_draining(&self) -> bool {
+        self.engine.draining.is_cancelled()
+    }
+
+    /// Completes when a registry stop is requested: the lame-duck drain begins (see
+    /// [`RegistryOptions::drain_delay`](crate::RegistryOptions::drain_delay)). The service's
+    /// own [`cancelled`](Self::cancelled) follows when the ordered stop reaches it.
+    pub async fn draining(&self) {
+        self.engine.draining.cancelled().await;
+    }
+
     /// The name of the service this handle belongs to.
     pub fn service_name(&self) -> &str {
         &self.engine.node(self.service).name

@@ -39,6 +39,8 @@ pub struct TaskSpawner<'a> {
     engine: &'a Arc<Engine>,
     service: ServiceIndex,
     next_task: u32,
+    /// The first spec that failed validation: the service's start fails with it.
+    invalid: Option<crate::error::InvalidTaskSpec>,
 }
 
 impl<'a> TaskSpawner<'a> {
@@ -47,7 +49,12 @@ impl<'a> TaskSpawner<'a> {
             engine,
             service,
             next_task: 0,
+            invalid: None,
         }
+    }
+
+    pub(crate) fn into_invalid(self) -> Option<crate::error::InvalidTaskSpec> {
+        self.invalid
     }
 
     /// The [`Shutdown`] handle of this service (for tasks you spawn yourself through it).
@@ -72,10 +79,22 @@ impl<'a> TaskSpawner<'a> {
         Fut: Future + Send + 'static,
         Fut::Output: TaskOutcome,
     {
+        if let Err(invalid) = spec.validate() {
+            self.invalid.get_or_insert(invalid);
+            return;
+        }
         let task = self.next_index();
         let node = self.engine.node(self.service);
         let span = tracing::info_span!("task", service = %node.name, task = %spec.name);
-        let future = run_async(self.shutdown(), task, spec.schedule, spec.cancel, make);
+        let live = self.engine.task_began();
+        let future = run_async(
+            live,
+            self.shutdown(),
+            task,
+            spec.schedule,
+            spec.cancel,
+            make,
+        );
         // The entry (with the spec the task reads when a run fails) is in place before the
         // task can run: the lock is held across the spawn.
         let mut tasks = lock(&node.tasks);

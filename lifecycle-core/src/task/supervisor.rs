@@ -38,8 +38,10 @@ fn ticker(schedule: Schedule) -> Option<Interval> {
             period,
             initial_delay,
         } => {
-            let period = period.get().max(std::time::Duration::from_nanos(1));
-            let start = Instant::now() + initial_delay.get();
+            // `Duration::MAX` is "not in our lifetime": clamped so instant arithmetic cannot overflow.
+            let period =
+                crate::engine::far_clamp(period.get()).max(std::time::Duration::from_nanos(1));
+            let start = crate::engine::deadline_after(Instant::now(), initial_delay.get());
             let mut interval = tokio::time::interval_at(start, period);
             interval.set_missed_tick_behavior(MissedTickBehavior::Delay);
             Some(interval)
@@ -64,8 +66,8 @@ impl Supervisor {
         f(&tasks[self.task as usize].spec)
     }
 
-    fn name(&self, shutdown: &Shutdown) -> String {
-        self.with_spec(shutdown, |spec| spec.name.to_string())
+    fn name(&self, shutdown: &Shutdown) -> &'static str {
+        self.with_spec(shutdown, |spec| spec.name)
     }
 
     fn policy(&mut self, shutdown: &Shutdown) -> &mut Policy {
@@ -89,48 +91,66 @@ impl Supervisor {
             // The hot path of a healthy periodic task touches nothing else.
             Ok(Ok(())) if self.periodic && self.policy.is_none() => return Step::Next,
             Ok(Ok(())) => None,
-            Ok(Err(e)) => Some(e),
-            Err(panic) => Some(Box::new(Panicked::from_payload(&*panic)) as BoxError),
+            Ok(Err(e)) => Some((e, false)),
+            Err(panic) => Some((Box::new(Panicked::from_payload(&*panic)) as BoxError, true)),
         };
         let engine = std::sync::Arc::clone(shutdown.engine());
         let service = shutdown.index();
-        let decision = match &error {
+        let name = self.name(shutdown);
+        let decision = match error {
             None => self.policy(shutdown).after_success(ran_for, now),
-            Some(e) => {
-                tracing::error!(service = %shutdown.service_name(), task = %self.name(shutdown), error = %e, "task run failed");
-                engine.events.emit(
+            Some((error, panicked)) => {
+                tracing::error!(service = %shutdown.service_name(), task = name, error = %error, "task run failed");
+                engine.emit_service(
+                    service,
                     Event::TaskFailed {
                         service,
-                        task: self.task,
+                        task: name,
+                        panicked,
                     },
-                    shutdown.service_name(),
                 );
                 if cancelled {
+                    // A failure while the service stops is not restarted: it goes in the report.
+                    engine.failed_during_stop(service, name, error);
                     return Step::Exit;
                 }
-                self.policy(shutdown).after_failure(ran_for, now)
+                let decision = self.policy(shutdown).after_failure(ran_for, now);
+                if decision == Decision::Escalate {
+                    engine.escalate(service, name, error);
+                    return Step::Exit;
+                }
+                decision
             }
         };
         match decision {
             Decision::Continue => Step::Next,
             Decision::RetryAfter(delay) => {
                 let attempt = self.policy(shutdown).attempt();
-                engine.events.emit(
+                engine.emit_service(
+                    service,
                     Event::TaskRestarting {
                         service,
-                        task: self.task,
+                        task: name,
                         attempt,
+                        delay,
                     },
-                    shutdown.service_name(),
                 );
-                tracing::warn!(service = %shutdown.service_name(), task = %self.name(shutdown), ?delay, "restarting after backoff");
+                tracing::warn!(service = %shutdown.service_name(), task = name, ?delay, attempt, "restarting after backoff");
                 Step::SleepThenRun(delay)
             }
-            Decision::Finish => Step::Exit,
+            Decision::Finish => {
+                if self.with_spec(shutdown, |spec| spec.on_exit) == super::OnExit::Stop {
+                    tracing::info!(service = %shutdown.service_name(), task = name, "task done: stopping the registry");
+                    engine.request_stop(false);
+                }
+                Step::Exit
+            }
             Decision::Escalate => {
-                let error =
-                    error.unwrap_or_else(|| "restarted more often than its intensity limit".into());
-                engine.escalate(service, &self.name(shutdown), error);
+                engine.escalate(
+                    service,
+                    name,
+                    "restarted more often than its intensity limit".into(),
+                );
                 Step::Exit
             }
         }
@@ -138,6 +158,7 @@ impl Supervisor {
 }
 
 pub(crate) async fn run_async<F, Fut>(
+    live: crate::engine::LiveTask,
     shutdown: Shutdown,
     task: u32,
     schedule: Schedule,
@@ -148,6 +169,7 @@ pub(crate) async fn run_async<F, Fut>(
     Fut: Future + Send + 'static,
     Fut::Output: TaskOutcome,
 {
+    let _live = live;
     let mut ticker = ticker(schedule);
     let mut sup = Supervisor::new(task, schedule);
     let token = shutdown.token();

@@ -34,6 +34,8 @@ pub enum ProbeTask {
     StuckChild,
     /// A blocking task that never checks its shutdown (for `dur`).
     BlockingStuck(Duration),
+    /// Asks its registry to stop after `dur` (from inside, no handle), then waits.
+    RequestsStop(Duration),
 }
 
 impl Probe {
@@ -114,6 +116,16 @@ impl Service for Probe {
                     runs.fetch_add(1, Ordering::SeqCst);
                     shutdown.spawn(tokio::time::sleep(Duration::from_secs(3600)));
                     async move { shutdown.cancelled().await }
+                })
+            }
+            Some(ProbeTask::RequestsStop(after)) => {
+                tasks.spawn(TaskSpec::new("quits"), move |shutdown: Shutdown| {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    async move {
+                        tokio::time::sleep(after).await;
+                        shutdown.request_stop();
+                        shutdown.cancelled().await;
+                    }
                 })
             }
             Some(ProbeTask::BlockingStuck(dur)) => {

@@ -78,10 +78,22 @@ pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
         }
     });
 
+    // A generic service is named with its type arguments, so two instantiations can share
+    // a registry (and its reports tell them apart).
+    let type_params: Vec<_> = model.generics.type_params().map(|p| &p.ident).collect();
+    let generic_name = (!type_params.is_empty()).then(|| {
+        quote! {
+            fn name() -> ::std::borrow::Cow<'static, str> {
+                #krate::__private::generic_name(#name, &[#(::core::any::type_name::<#type_params>()),*])
+            }
+        }
+    });
+
     let service_impl = quote! {
         #[automatically_derived]
         impl #impl_generics #krate::Service for #ident #ty_generics #service_where {
             const NAME: &'static str = #name;
+            #generic_name
             #options
             const HAS_START_HOOK: bool = #has_start;
             const HAS_STOP_HOOK: bool = #has_stop;
