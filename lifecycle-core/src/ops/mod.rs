@@ -32,9 +32,11 @@ pub mod systemd;
 
 use std::time::Duration;
 
+#[cfg(feature = "axum")]
+use crate::RegistryHandle;
 use crate::RegistryOptions;
 #[cfg(any(feature = "axum", feature = "systemd"))]
-use crate::{RegistryHandle, State};
+use crate::State;
 
 /// The drain delay to use behind a Kubernetes Service: 5 s.
 ///
