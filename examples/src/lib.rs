@@ -27,6 +27,7 @@ pub mod flags;
 pub mod forecasts;
 pub mod hub;
 pub mod input;
+pub mod ops_routes;
 pub mod platform;
 pub mod refresh;
 pub mod scenarios;

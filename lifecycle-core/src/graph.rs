@@ -1,39 +1,17 @@
-//! The dependency graph as text: Graphviz DOT and Mermaid. Edges point from a service to
-//! what it depends on.
-
-use std::fmt::Write as _;
+//! Renderings of the dependency graph live in [`crate::render`]; these wrappers keep the
+//! call sites in `registry/` short.
 
 use crate::engine::Engine;
-use crate::events::ServiceIndex;
-
-fn escape(name: &str) -> String {
-    name.replace('\\', "\\\\").replace('"', "\\\"")
-}
+use crate::render::{self, GraphView};
 
 pub(crate) fn to_dot(engine: &Engine) -> String {
-    let mut out = String::from("digraph services {\n    rankdir=LR;\n");
-    for (i, node) in engine.nodes.iter().enumerate() {
-        let _ = writeln!(out, "    s{i} [label=\"{}\"];", escape(&node.name));
-    }
-    for i in 0..engine.nodes.len() as ServiceIndex {
-        for dep in engine.graph.deps(i) {
-            let _ = writeln!(out, "    s{i} -> s{dep};");
-        }
-    }
-    out.push_str("}\n");
-    out
+    render::to_dot(&GraphView::of(engine))
 }
 
 pub(crate) fn to_mermaid(engine: &Engine) -> String {
-    let mut out = String::from("flowchart LR\n");
-    for (i, node) in engine.nodes.iter().enumerate() {
-        let label = node.name.replace('"', "#quot;");
-        let _ = writeln!(out, "    s{i}[\"{label}\"]");
-    }
-    for i in 0..engine.nodes.len() as ServiceIndex {
-        for dep in engine.graph.deps(i) {
-            let _ = writeln!(out, "    s{i} --> s{dep}");
-        }
-    }
-    out
+    render::to_mermaid(&GraphView::of(engine))
+}
+
+pub(crate) fn to_svg(engine: &Engine) -> String {
+    render::to_svg(&GraphView::of(engine))
 }

@@ -100,7 +100,12 @@
 //! assert_eq!(report.stop_order(), ["Refresh", "Database"]);
 //! # Ok(()) }
 //! ```
+//!
+//! The [`guide`] walks through a first service, testing on virtual time, supervision,
+//! administration and deployment. [`ops`] holds the integrations, each behind a cargo
+//! feature: `axum` (Kubernetes probes), `systemd` (`Type=notify`, watchdog), `metrics`.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 extern crate self as lifecycle_core;
@@ -110,9 +115,12 @@ mod engine;
 mod error;
 pub mod events;
 mod graph;
+pub mod guide;
 pub mod health;
 mod macro_support;
+pub mod ops;
 mod registry;
+mod render;
 mod service;
 #[cfg(feature = "signal")]
 mod signal;

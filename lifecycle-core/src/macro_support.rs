@@ -192,4 +192,3 @@ pub fn assert_declares_tasks<T: ?Sized + DeclaresTasks>() {}
 pub fn assert_send<F: Future + Send>(future: F) -> F {
     future
 }
-

@@ -59,6 +59,8 @@ pub struct AppState {
 pub fn app(state: AppState) -> Router {
     let config = Arc::clone(&state.config);
     router()
+        // Probes, Prometheus metrics and the lifecycle page (lifecycle-core's ops features).
+        .merge(crate::ops_routes::router(Arc::clone(&state.introspection)))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .with_state(state)

@@ -32,7 +32,7 @@ impl<S: ?Sized> std::fmt::Debug for ServiceId<S> {
 }
 
 impl<S: ?Sized> ServiceId<S> {
-    /// The service's index: registration order, as in [`Event`]s.
+    /// The service's index: registration order, as in [`Event`](crate::Event)s.
     pub fn index(&self) -> ServiceIndex {
         self.index
     }

@@ -377,6 +377,25 @@ impl RegistryHandle {
         crate::graph::to_mermaid(&self.engine)
     }
 
+    /// The dependency graph as a standalone SVG document with a layered layout: one column
+    /// per depth (the longest dependency chain below a service), arrows to dependencies,
+    /// each service a `<g class="service">` coloured by its current state. No script.
+    ///
+    /// ```
+    /// # use lifecycle_core::{DynRegistry, Service};
+    /// # use std::sync::Arc;
+    /// # struct Db;
+    /// # impl Service for Db { const NAME: &'static str = "Db"; }
+    /// let mut registry = DynRegistry::new();
+    /// registry.add(Arc::new(Db));
+    /// let svg = registry.build()?.handle().to_svg();
+    /// assert!(svg.contains(r#"data-name="Db""#));
+    /// # Ok::<(), lifecycle_core::BuildError>(())
+    /// ```
+    pub fn to_svg(&self) -> String {
+        crate::graph::to_svg(&self.engine)
+    }
+
     /// Runs every Running service's health check concurrently, each bounded by the
     /// registry's health timeout; a check that hangs or panics is unhealthy. While a stop is
     /// requested (the drain included) the registry is not ready.

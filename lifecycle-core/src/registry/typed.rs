@@ -286,6 +286,11 @@ impl<R: Registry> Built<R> {
         self.handle.to_mermaid()
     }
 
+    /// The dependency graph as SVG; see [`RegistryHandle::to_svg`](crate::RegistryHandle::to_svg).
+    pub fn to_svg(&self) -> String {
+        self.handle.to_svg()
+    }
+
     /// Every service's state (all New before start).
     pub fn states(&self) -> Vec<(String, State)> {
         self.handle.states()
@@ -467,5 +472,10 @@ impl<R: Registry> Running<R> {
     /// The dependency graph as a Mermaid flowchart.
     pub fn to_mermaid(&self) -> String {
         self.handle.to_mermaid()
+    }
+
+    /// The dependency graph as SVG; see [`RegistryHandle::to_svg`](crate::RegistryHandle::to_svg).
+    pub fn to_svg(&self) -> String {
+        self.handle.to_svg()
     }
 }
