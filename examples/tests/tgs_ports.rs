@@ -107,3 +107,199 @@ fn partial_shutdown_stops_the_subtree_and_exits_0_on_sigint() {
         ["Nested subsystem shut down.", "Subsys1 stopped."]
     );
 }
+
+/// Starts an example with its stdout piped (no backtraces: panics print one line).
+fn spawn(name: &str) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
+    let mut child = Command::new(example(name))
+        .env("RUST_BACKTRACE", "0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run example");
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    (child, stdout)
+}
+
+/// Reads lines until (and including) `last`; fails if the output ends first.
+fn read_until(stdout: &mut impl BufRead, last: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    while seen.last().map(String::as_str) != Some(last) {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).unwrap() > 0,
+            "ended before {last:?}: {seen:?}"
+        );
+        seen.push(line.trim_end().to_owned());
+    }
+    seen
+}
+
+fn read_rest(stdout: &mut impl BufRead) -> Vec<String> {
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    rest.lines().map(str::to_owned).collect()
+}
+
+fn sigint(child: &std::process::Child) {
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+}
+
+fn sorted(lines: &[String]) -> Vec<String> {
+    let mut lines = lines.to_vec();
+    lines.sort();
+    lines
+}
+
+#[test]
+fn nested_subsystems_start_as_a_tree_and_all_of_it_stops_on_sigint() {
+    let (mut child, mut stdout) = spawn("tgs_nested_subsystems");
+    let started = read_until(&mut stdout, "Subsystem2 started.");
+    assert_eq!(started, ["Subsystem1 started.", "Subsystem2 started."]);
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(child.try_wait().unwrap(), None, "runs until the signal");
+    let signalled = Instant::now();
+    sigint(&child);
+    let rest = read_rest(&mut stdout);
+    let status = child.wait().unwrap();
+    let took = signalled.elapsed();
+    // Exit 0 means a clean stop: both clean-ups (500 ms each) ended within the service's
+    // `stop_timeout` of 1 s, so they ran concurrently, as in the original.
+    assert!(status.success(), "{status:?}");
+    assert_eq!(rest.len(), 4, "{rest:?}");
+    // Parent and child get their shutdown at once: either may print first.
+    assert_eq!(
+        sorted(&rest[..2]),
+        [
+            "Shutting down Subsystem1 ...",
+            "Shutting down Subsystem2 ..."
+        ]
+    );
+    assert_eq!(
+        sorted(&rest[2..]),
+        ["Subsystem1 stopped.", "Subsystem2 stopped."]
+    );
+    // The process waited for the whole tree's clean-up.
+    assert!(took >= Duration::from_millis(500), "{took:?}");
+}
+
+#[test]
+fn double_panic_propagates_the_first_contains_the_second_and_exits_1() {
+    let began = Instant::now();
+    let out = Command::new(example("tgs_double_panic"))
+        .env("RUST_BACKTRACE", "0")
+        .output()
+        .expect("run example");
+    let took = began.elapsed();
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert_eq!(
+        lines(&out.stdout),
+        [
+            "Subsystem1 started.",
+            "Subsystem2 started.",
+            "Subsystem3 started.",
+            "Shutting down Subsystem3 ...",
+            "Subsystem3 shut down successfully.",
+            "Shutting down Subsystem1 ...",
+        ]
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("Error: "))
+        .unwrap_or_default();
+    assert_eq!(
+        error,
+        "Error: registry shut down because service `Subsys1` failed in background task: \
+         task `run`: child `Subsys1/run/Subsys2` failed",
+        "{stderr}"
+    );
+    // The stop report (printed after the error) has both panics, with their messages.
+    let report = stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("Error: "))
+        .nth(1)
+        .unwrap_or_default();
+    assert!(
+        report.contains("child `Subsys1/run/Subsys2` failed: panicked: Subsystem2 panicked!")
+            && report.contains("service `Subsys1` failed in stop: panicked: Subsystem1 panicked!"),
+        "{stderr}"
+    );
+    // 500 ms until the panic, 500 ms for Subsys3, 200 ms in Subsys1's clean-up.
+    assert!(took >= Duration::from_millis(1200), "{took:?}");
+}
+
+#[test]
+fn request_shutdown_ends_the_program_when_the_countdown_is_done() {
+    let began = Instant::now();
+    let out = Command::new(example("tgs_request_shutdown"))
+        .output()
+        .expect("run example");
+    let took = began.elapsed();
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        lines(&out.stdout),
+        [
+            "Shutting down in: 3",
+            "Shutting down in: 2",
+            "Shutting down in: 1"
+        ]
+    );
+    assert!(took >= Duration::from_secs(3), "{took:?}");
+}
+
+#[test]
+fn request_shutdown_countdown_is_cancelled_by_sigint() {
+    let (mut child, mut stdout) = spawn("tgs_request_shutdown");
+    let seen = read_until(&mut stdout, "Shutting down in: 2");
+    assert_eq!(seen, ["Shutting down in: 3", "Shutting down in: 2"]);
+    sigint(&child);
+    assert_eq!(read_rest(&mut stdout), ["Countdown cancelled."]);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn subsystem_abort_stops_the_stuck_subtree_and_the_program_ends_by_itself() {
+    let began = Instant::now();
+    let out = Command::new(example("tgs_subsystem_abort"))
+        .output()
+        .expect("run example");
+    let took = began.elapsed();
+    assert!(out.status.success(), "{out:?}");
+    let seen = lines(&out.stdout);
+    assert_eq!(
+        seen[..5],
+        [
+            "Subsystem1 started.",
+            "Subsystem2 started.",
+            "Subsystem2 stuck ...",
+            "Subsystem3 started.",
+            "Subsystem3 stuck ...",
+        ],
+        "{seen:?}"
+    );
+    let abort = seen
+        .iter()
+        .position(|l| l == "Aborting nested subsystem ...")
+        .expect("aborts");
+    // Both stuck ones print every 100 ms until the abort at 500 ms (at most 6 times each) ...
+    let stuck = &seen[5..abort];
+    for name in ["Subsystem2", "Subsystem3"] {
+        let n = 1 + stuck
+            .iter()
+            .filter(|l| **l == format!("{name} stuck ..."))
+            .count();
+        assert!((1..=6).contains(&n), "{name}: {n} in {seen:?}");
+    }
+    assert!(stuck.iter().all(|l| l.ends_with(" stuck ...")), "{seen:?}");
+    // ... and never after it: the whole subtree is gone, grandchild included.
+    assert_eq!(
+        seen[abort + 1..],
+        ["Nested subsystem is finished: true"],
+        "{seen:?}"
+    );
+    // Subsys1's work takes 1 s; then the registry stops by itself.
+    assert!(took >= Duration::from_secs(1), "{took:?}");
+}
