@@ -63,6 +63,11 @@ pub struct AppConfig {
     pub ws_max_message: usize,
     /// Bound on the whole registry's stop (`None`: the library's default, 25 s).
     pub shutdown_timeout: Option<Duration>,
+    /// Lame-duck drain before the ordered stop (readiness off at once; see
+    /// `RegistryOptions::drain_delay`). 0 by default; 5 s behind a Kubernetes Service.
+    pub drain_delay: Duration,
+    /// Operator endpoints (`POST /admin/restart/{service}`): off unless asked for.
+    pub admin: bool,
 }
 
 impl Default for AppConfig {
@@ -85,6 +90,8 @@ impl Default for AppConfig {
             ws_max_sessions: 1024,
             ws_max_message: 64 * 1024,
             shutdown_timeout: None,
+            drain_delay: Duration::ZERO,
+            admin: false,
         }
     }
 }
@@ -161,6 +168,16 @@ pub struct Cli {
     #[arg(long, env = "FORECAST_REFRESH_THROTTLE_MS", default_value_t = 0, hide = true,
           value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub refresh_throttle_ms: u64,
+    /// Lame-duck drain in milliseconds: on SIGTERM, `/readyz` turns 503 at once and the
+    /// ordered stop begins only after this delay (counted in the shutdown timeout). Use about
+    /// 5000 behind a Kubernetes Service; a second signal skips it.
+    #[arg(long, env = "FORECAST_DRAIN_DELAY_MS", default_value_t = 0,
+          value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub drain_delay_ms: u64,
+    /// Enables the operator endpoints (`POST /admin/restart/{service}`). Keep it behind a
+    /// trusted network: it restarts services.
+    #[arg(long, env = "FORECAST_ADMIN", default_value_t = false)]
+    pub admin: bool,
     /// Read-only database connections.
     #[arg(long, env = "FORECAST_DB_READERS", default_value_t = 4,
           value_parser = clap::value_parser!(u8).range(1..=64))]
@@ -182,6 +199,8 @@ impl Cli {
             db_readers: usize::from(self.db_readers),
             shutdown_timeout: Some(Duration::from_millis(self.shutdown_timeout_ms)),
             refresh_throttle: Duration::from_millis(self.refresh_throttle_ms),
+            drain_delay: Duration::from_millis(self.drain_delay_ms),
+            admin: self.admin,
             ..AppConfig::default()
         }
     }

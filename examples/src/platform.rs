@@ -129,7 +129,7 @@ pub enum PlatformError {
 /// the address printed. The stop report is returned; the caller decides on the exit code
 /// from [`RegistryStopReport::is_clean`].
 pub async fn run(config: AppConfig) -> Result<Arc<RegistryStopReport>, PlatformError> {
-    let mut options = crate::ops_routes::registry_options();
+    let mut options = crate::ops_routes::registry_options().drain_delay(config.drain_delay);
     if let Some(timeout) = config.shutdown_timeout {
         options = options.shutdown_timeout(timeout);
     }

@@ -153,7 +153,7 @@ async fn jittered_delays(seed: u64) -> Vec<Duration> {
         .start()
         .await
         .unwrap();
-    tokio::time::sleep(Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_mins(1)).await;
     let jittery = Arc::clone(&running.jittery);
     running.stop().await;
     let attempts = jittery.attempts.lock().unwrap().clone();
@@ -347,7 +347,7 @@ impl Stubborn {
     /// Takes a `Shutdown` but ignores it: aborted at `stop_timeout`.
     #[background_task]
     async fn ignores_shutdown(&self, _shutdown: Shutdown) {
-        tokio::time::sleep(Duration::from_secs(3600)).await;
+        tokio::time::sleep(Duration::from_hours(1)).await;
     }
 }
 

@@ -58,7 +58,9 @@ pub struct HttpApi {
     forecasts: Arc<Forecasts>,
     #[depends_on]
     scenarios: Arc<Scenarios>,
-    listener: Mutex<Option<TcpListener>>,
+    /// Bound once and kept across restarts of the service (administration along the graph):
+    /// while it restarts, new connections wait in the socket's backlog instead of being refused.
+    listener: Mutex<Option<Arc<TcpListener>>>,
     local_addr: OnceLock<SocketAddr>,
     introspection: Arc<OnceLock<Introspection>>,
     stats: Arc<ServerStats>,
@@ -97,9 +99,18 @@ impl HttpApi {
         }
     }
 
-    /// Binds the listener: a port in use fails start-up, which is rolled back.
+    /// Binds the listener: a port in use fails start-up, which is rolled back. Re-runnable: a
+    /// restarted service keeps the listener it has.
     #[on_start]
     async fn bind(&self) -> anyhow::Result<()> {
+        if self
+            .listener
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some()
+        {
+            return Ok(());
+        }
         let listener = TcpListener::bind(self.config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", self.config.listen))?;
@@ -108,7 +119,7 @@ impl HttpApi {
         *self
             .listener
             .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(listener);
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(listener));
         tracing::info!(%addr, "bound HTTP listener");
         Ok(())
     }
@@ -118,21 +129,27 @@ impl HttpApi {
     /// address after a backoff.
     #[background_task(restart = "on_failure", max_restarts = 5, within = "60s")]
     async fn serve(&self, shutdown: Shutdown) -> anyhow::Result<()> {
-        let taken = self
+        let kept = self
             .listener
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .take();
-        let listener = match taken {
+            .clone();
+        let listener = match kept {
             Some(l) => l,
             None => {
                 let addr = self.local_addr().unwrap_or(self.config.listen);
-                TcpListener::bind(addr).await?
+                let listener = Arc::new(TcpListener::bind(addr).await?);
+                *self
+                    .listener
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) =
+                    Some(Arc::clone(&listener));
+                listener
             }
         };
         let app = routes::app(self.state());
         server::serve(
-            listener,
+            &listener,
             app,
             server::Limits::from(&*self.config),
             Arc::clone(&self.stats),

@@ -118,6 +118,50 @@ pub fn router() -> Router<AppState> {
         .route("/scenarios/{id}/impact", get(scenario_impact))
         .route("/ws", get(websocket))
         .route("/ws/stats", get(ws_stats))
+        .route("/admin/restart/{service}", post(admin_restart))
+}
+
+/// Operator endpoint (with `--admin`): restarts one service and exactly its transitive
+/// dependents, in the registry's control task. Answers 202 at once: restarting a service the
+/// API depends on restarts the API too (its listener is kept, so requests wait in the
+/// backlog meanwhile). The outcome is logged and visible at `/lifecycle`.
+async fn admin_restart(
+    State(s): State<AppState>,
+    ApiPath(service): ApiPath<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    if !s.config.admin {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "no such route (operator endpoints are off: start with --admin)",
+        ));
+    }
+    let i = s.introspection.get().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the registry is still starting",
+        )
+    })?;
+    if !i.handle.states().iter().any(|(name, _)| *name == service) {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            format!("no service named `{service}`"),
+        ));
+    }
+    let handle = i.handle.clone();
+    let name = service.clone();
+    tokio::spawn(async move {
+        match handle.restart(name.as_str()).await {
+            Ok(report) => tracing::info!(
+                service = %name,
+                stopped = ?report.stop_order(),
+                started = ?report.start_order(),
+                duration = ?report.duration,
+                "operator restart done"
+            ),
+            Err(error) => tracing::error!(service = %name, %error, "operator restart failed"),
+        }
+    });
+    Ok((StatusCode::ACCEPTED, Json(json!({ "restarting": service }))))
 }
 
 type ApiResult<T = Json<Value>> = Result<T, ApiError>;

@@ -86,7 +86,7 @@ impl ServerStats {
 /// Serves `app` on `listener` until `shutdown`; returns once it stopped accepting (the
 /// connections still draining are child tasks the service's stop waits for).
 pub async fn serve(
-    listener: TcpListener,
+    listener: &TcpListener,
     app: Router,
     limits: Limits,
     stats: Arc<ServerStats>,
