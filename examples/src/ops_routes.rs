@@ -24,9 +24,8 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use crate::api::Introspection;
 
-/// Where the page is served. (`/lifecycle` still serves the JSON; the lead moves that to
-/// `/lifecycle.json` and the page here.)
-pub const PAGE: &str = "/lifecycle.html";
+/// Where the page is served (for people); the same data as JSON is at `/lifecycle.json`.
+pub const PAGE: &str = "/lifecycle";
 
 type Shared = Arc<OnceLock<Introspection>>;
 
@@ -196,7 +195,7 @@ figure {{ margin: 1rem 0; overflow-x: auto; }}
 <figure id="timeline">{timeline}</figure>
 <h2>Dependencies</h2>
 <figure id="graph">{graph}</figure>
-<p>JSON: <a href="/lifecycle">/lifecycle</a> · probes: <a href="/livez">/livez</a> <a href="/readyz">/readyz</a> <a href="/startupz">/startupz</a> · <a href="/metrics">/metrics</a></p>
+<p>JSON: <a href="/lifecycle.json">/lifecycle.json</a> · probes: <a href="/livez">/livez</a> <a href="/readyz">/readyz</a> <a href="/startupz">/startupz</a> · <a href="/metrics">/metrics</a></p>
 </body></html>
 "#,
         ready = health.ready,

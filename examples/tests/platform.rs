@@ -215,7 +215,7 @@ async fn platform_end_to_end_over_http_and_websocket() {
     assert!(north["adjusted"][0].as_f64().unwrap() > north["baseline"][0].as_f64().unwrap());
 
     // Introspection.
-    let lifecycle: Value = get("/lifecycle").await.unwrap().json().await.unwrap();
+    let lifecycle: Value = get("/lifecycle.json").await.unwrap().json().await.unwrap();
     assert!(
         lifecycle["services"]
             .as_array()

@@ -94,7 +94,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/lifecycle", get(lifecycle))
+        .route("/lifecycle.json", get(lifecycle))
         .route("/flags", get(list_flags))
         .route("/flags/{name}", get(get_flag).put(put_flag))
         .route("/flags/{name}/toggle", post(toggle_flag))
