@@ -124,6 +124,21 @@ impl HttpApi {
         Ok(())
     }
 
+    /// Closes the listener when the registry itself stops (new connections are refused from
+    /// then on); an operator restart of the API keeps it, so connections wait in its backlog.
+    #[on_stop]
+    async fn close_listener(&self) {
+        let registry_stopping = Shutdown::current().is_none_or(|s| s.is_draining());
+        if registry_stopping {
+            drop(
+                self.listener
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .take(),
+            );
+        }
+    }
+
     /// The server until the service stops, then a graceful shutdown (no new connections,
     /// in-flight requests get `drain_timeout`). Supervised: a failure re-binds the same
     /// address after a backoff.
