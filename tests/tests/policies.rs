@@ -246,6 +246,52 @@ async fn reload_calls_on_reload_in_dependency_order_and_reports_errors() {
     assert_no_tasks_alive().await;
 }
 
+/// Two `#[on_reload]` under exclusive `#[cfg]`s are alternatives: the configured-in one runs.
+#[derive(Service, Default)]
+#[service(tasks)]
+struct Platform {
+    reloaded: Mutex<Vec<&'static str>>,
+}
+
+#[lifecycle_core::tasks]
+impl Platform {
+    #[cfg(debug_assertions)]
+    #[on_reload]
+    fn reload_debug(&self) {
+        self.reloaded.lock().unwrap().push("debug");
+    }
+
+    #[cfg(not(debug_assertions))]
+    #[on_reload]
+    fn reload_release(&self) {
+        self.reloaded.lock().unwrap().push("release");
+    }
+}
+
+#[derive(Registry)]
+struct Portable {
+    platform: Platform,
+}
+
+#[tokio::test(start_paused = true)]
+async fn on_reload_under_exclusive_cfgs_runs_the_configured_one() {
+    const {
+        assert!(<Platform as Service>::HAS_RELOAD_HOOK);
+    }
+    let running = Portable::builder().build().unwrap().start().await.unwrap();
+    let t0 = Instant::now();
+    let report = running.handle().reload().await.unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(t0.elapsed(), Duration::ZERO);
+    let expected = if cfg!(debug_assertions) {
+        "debug"
+    } else {
+        "release"
+    };
+    assert_eq!(*running.platform.reloaded.lock().unwrap(), [expected]);
+    assert!(running.stop().await.is_clean());
+}
+
 // ---------------------------------------------------------------- service-level restart
 
 /// Each incarnation fails 100 ms after it started.
