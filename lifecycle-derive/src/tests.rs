@@ -671,6 +671,19 @@ fn service_restart_policy_is_generated_and_checked() {
     assert_error(&out, "did you mean \"on_failure\"?");
     assert_error(&out, "Did you mean `max_restarts`");
     let out = service(quote! {
+        #[service(restart = "on_falure", max_restarts = 2, backoff = "1s")]
+        struct S {}
+    });
+    assert_eq!(
+        errors(&out),
+        1,
+        "no cascade from an invalid `restart`: {out}"
+    );
+    assert!(
+        out.contains("max_restarts (2"),
+        "best-effort expansion: {out}"
+    );
+    let out = service(quote! {
         #[service(restart = on_failure)]
         struct S {}
     });
@@ -736,4 +749,19 @@ fn options_of_the_other_attribute_say_where_they_go() {
         &out,
         "a service is restarted only when one of its tasks fails",
     );
+}
+
+#[test]
+fn an_invalid_restart_does_not_cascade_into_max_restarts() {
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[background_task(restart = "on_falure", max_restarts = 2)]
+                async fn a(&self) {}
+            }
+        },
+    );
+    assert_error(&out, "did you mean \"on_failure\"?");
+    assert_eq!(errors(&out), 1, "{out}");
 }

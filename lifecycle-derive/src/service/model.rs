@@ -57,6 +57,12 @@ impl ServiceModel {
             errors,
         );
         let attr = parse_lenient::<ContainerAttr>(&items, errors);
+        // A `restart = …` that did not parse was reported: the policy keys next to it are
+        // taken as meant (`"on_failure"`), not reported again as needing a `restart`.
+        let restart_invalid = attr.restart.is_none()
+            && items.iter().any(|item| {
+                matches!(item, darling::ast::NestedMeta::Meta(m) if m.path().is_ident("restart"))
+            });
         let krate = crate_path(attr.krate.as_ref().map(|k| &k.0));
         reject_lifetimes(input, errors);
         if let Some(error) = attr.tasks.error.clone() {
@@ -102,7 +108,7 @@ impl ServiceModel {
             };
             options.push(quote!(escalation(#krate::Escalation::#variant)));
         }
-        options.extend(restart_options(&krate, &attr, errors));
+        options.extend(restart_options(&krate, &attr, restart_invalid, errors));
         if let Some(ready) = attr.ready_in_backoff {
             let value = ready.value;
             options.push(quote!(ready_in_backoff(#value)));
@@ -213,9 +219,10 @@ fn field(field: &syn::Field, errors: &mut Accumulator) -> Option<FieldModel> {
 fn restart_options(
     krate: &TokenStream,
     attr: &ContainerAttr,
+    restart_invalid: bool,
     errors: &mut Accumulator,
 ) -> Option<TokenStream> {
-    let on_failure = attr.restart.is_some_and(|r| r.on_failure);
+    let on_failure = restart_invalid || attr.restart.is_some_and(|r| r.on_failure);
     let within = attr
         .within
         .and_then(|w| errors.handle(w.non_zero("within")));

@@ -548,6 +548,12 @@ fn task(
         errors,
     );
     let options = parse_lenient::<TaskAttr>(&items, errors);
+    // A `restart = …` that did not parse was reported: `max_restarts` next to it is not
+    // reported again as needing a `restart`.
+    let restart_invalid = options.restart.is_none()
+        && items.iter().any(|item| {
+            matches!(item, darling::ast::NestedMeta::Meta(m) if m.path().is_ident("restart"))
+        });
     let blocking = options.blocking.is_present();
     if let Some(error) = options.blocking.error.clone() {
         errors.push(error);
@@ -646,7 +652,7 @@ fn task(
         cfgs: shape.cfgs.clone(),
     });
 
-    let mut spec = spec(krate, &name, &options, errors);
+    let mut spec = spec(krate, &name, &options, restart_invalid, errors);
     if !takes_shutdown && !blocking {
         spec.extend(quote!(.cancel(#krate::Cancel::Drop)));
     }
@@ -700,6 +706,7 @@ fn spec(
     krate: &TokenStream,
     name: &str,
     options: &TaskAttr,
+    restart_invalid: bool,
     errors: &mut Accumulator,
 ) -> TokenStream {
     let mut spec = match options.every.map(|d| d.non_zero("every")) {
@@ -734,7 +741,7 @@ fn spec(
         spec.extend(quote!(.restart(#krate::Restart::#variant)));
     }
     match (&options.max_restarts, &options.restart) {
-        (Some(max), None) => errors.push(
+        (Some(max), None) if !restart_invalid => errors.push(
             darling::Error::custom(
                 "`max_restarts` limits restarts: add `restart = \"on_failure\"` or `restart = \"always\"`",
             )
