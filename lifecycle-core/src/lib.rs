@@ -152,7 +152,9 @@ pub use task::{
 pub use tokio_util::sync::CancellationToken;
 
 #[cfg(feature = "derive")]
-pub use lifecycle_derive::{Registry, Service, background_task, health, on_start, on_stop, tasks};
+pub use lifecycle_derive::{
+    Registry, Service, background_task, health, on_reload, on_start, on_stop, tasks,
+};
 
 /// Not public API: the synchronous cores that `tests/loom.rs` models.
 #[cfg(lifecycle_loom)]

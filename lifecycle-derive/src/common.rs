@@ -149,3 +149,66 @@ pub(crate) fn respan(tokens: &TokenStream, span: Span) -> TokenStream {
         })
         .collect()
 }
+
+/// The options of `#[service(…)]` on a struct.
+pub(crate) const SERVICE_KEYS: &[&str] = &[
+    "name",
+    "start_timeout",
+    "stop_timeout",
+    "hook_timeout",
+    "escalation",
+    "restart",
+    "max_restarts",
+    "within",
+    "backoff",
+    "max_backoff",
+    "ready_in_backoff",
+    "tasks",
+    "crate",
+];
+
+/// The options of `#[background_task(…)]`.
+pub(crate) const TASK_KEYS: &[&str] = &[
+    "every",
+    "initial_delay",
+    "name",
+    "restart",
+    "max_restarts",
+    "within",
+    "backoff",
+    "max_backoff",
+    "jitter",
+    "blocking",
+    "on_exit",
+];
+
+/// Reports (and drops) the options that belong to the other attribute: `escalation` on a
+/// `#[background_task]`, `on_exit` on a `#[service]`. darling would say only "Unknown field".
+/// `own` and `other` are `(attribute as written, its keys)`.
+pub(crate) fn without_foreign_keys(
+    items: Vec<NestedMeta>,
+    own: (&str, &[&str]),
+    other: (&str, &[&str]),
+    errors: &mut darling::error::Accumulator,
+) -> Vec<NestedMeta> {
+    items
+        .into_iter()
+        .filter(|item| {
+            let NestedMeta::Meta(meta) = item else {
+                return true;
+            };
+            let key = darling::util::path_to_string(meta.path());
+            if own.1.contains(&key.as_str()) || !other.1.contains(&key.as_str()) {
+                return true;
+            }
+            errors.push(
+                darling::Error::custom(format!(
+                    "`{key}` is an option of {}, not of {}",
+                    other.0, own.0
+                ))
+                .with_span(meta.path()),
+            );
+            false
+        })
+        .collect()
+}

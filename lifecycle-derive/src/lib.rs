@@ -2,8 +2,8 @@
 //! (feature `derive`, on by default); the examples below use those re-exports.
 //!
 //! * [`macro@Service`] describes one service: its name, options and `#[depends_on]` fields.
-//! * [`macro@tasks`] turns an impl block's `#[on_start]`, `#[on_stop]`, `#[health]` and
-//!   `#[background_task]` methods into the service's hooks and supervised tasks.
+//! * [`macro@tasks`] turns an impl block's `#[on_start]`, `#[on_stop]`, `#[on_reload]`,
+//!   `#[health]` and `#[background_task]` methods into the service's hooks and supervised tasks.
 //! * [`macro@Registry`] composes services and values into an application whose wiring is
 //!   checked at compile time.
 //!
@@ -72,6 +72,16 @@ use proc_macro::TokenStream;
 /// * `hook_timeout = "5s"`: bound on `#[on_stop]` (default 5 s).
 /// * `escalation = "shutdown_registry" | "stop_dependents"`: what a failure past the restart
 ///   policy does (default: shut the registry down).
+/// * `restart = "never" | "on_failure"`: the service-level restart policy (default `"never"`).
+///   With `"on_failure"`, a task failing past its own policy restarts the service with its
+///   transitive dependents (stop them, wait the backoff, start them again) before the
+///   `escalation` applies; a restart that fails to start counts as the next failure.
+/// * `max_restarts = 3, within = "60s"`: at most this many service restarts within the window;
+///   the next failure escalates (defaults 3 and 60 s; need `restart = "on_failure"`).
+/// * `backoff = "1s", max_backoff = "60s"`: the delay before a service restart, doubled per
+///   consecutive restart up to the cap (defaults 1 s and 60 s; need `restart = "on_failure"`).
+/// * `ready_in_backoff = true`: the service counts as ready while every one of its tasks waits
+///   in a restart backoff (default `false`).
 /// * `tasks`: the type has a [`#[lifecycle_core::tasks]`](macro@tasks) impl block with its
 ///   hooks and tasks. Forgetting either side is a compile error saying what to add.
 /// * `crate = path`: where `lifecycle_core` is, if renamed or re-exported.
@@ -89,6 +99,29 @@ use proc_macro::TokenStream;
 /// assert_eq!(Billing::NAME, "billing");
 /// assert_eq!(Billing::OPTIONS.start_timeout, None);
 /// assert_eq!(Billing::OPTIONS.escalation, Escalation::StopDependents);
+/// ```
+///
+/// A service-level restart policy, then the escalation once it is exhausted:
+///
+/// ```
+/// use std::time::Duration;
+/// use lifecycle_core::{Service, ServiceRestart};
+///
+/// #[derive(Service)]
+/// #[service(restart = "on_failure", max_restarts = 5, within = "1m", backoff = "500ms",
+///           max_backoff = "10s", escalation = "stop_dependents", ready_in_backoff = true)]
+/// struct Listener {}
+///
+/// let policy = Listener::OPTIONS.restart.unwrap();
+/// assert_eq!((policy.max_restarts, policy.within), (5, Duration::from_secs(60)));
+/// assert_eq!(policy.backoff, Duration::from_millis(500));
+/// assert_eq!(policy.max_backoff, Duration::from_secs(10));
+/// assert!(Listener::OPTIONS.ready_in_backoff);
+///
+/// #[derive(Service)]
+/// #[service(restart = "on_failure")] // every other key: `ServiceRestart::DEFAULT`
+/// struct Worker {}
+/// assert_eq!(Worker::OPTIONS.restart, Some(ServiceRestart::DEFAULT));
 /// ```
 ///
 /// Durations are strings checked at compile time: `"250ms"`, `"30s"`, `"1m"`, `"1h30m"`
@@ -195,7 +228,9 @@ pub fn derive_service(input: TokenStream) -> TokenStream {
 ///
 /// # Hooks
 ///
-/// `#[on_start]` runs before any task is spawned, `#[on_stop]` after every task ended; at most
+/// `#[on_start]` runs before any task is spawned, `#[on_stop]` after every task ended, and
+/// `#[on_reload]` on `RegistryHandle::reload` (and SIGHUP in `run_until_signal`) while the
+/// service runs, bounded by `hook_timeout` (its error is reported and stops nothing); at most
 /// one of each. They take `&self` only and return `()` or `Result<(), E>` with
 /// `E: Into<Box<dyn Error + Send + Sync>>` (`anyhow::Result<()>`, `io::Result<()>` work): any
 /// `lifecycle_core::TaskOutcome`. `#[health]` returns `Health`,
@@ -221,8 +256,38 @@ pub fn derive_service(input: TokenStream) -> TokenStream {
 ///   1 s and 60 s; the cap must not be below the base).
 /// * `jitter = 0.1`: each delay is shortened by up to this fraction, seeded by the registry
 ///   (default 0.1; `0.0` for exact schedules).
+/// * `on_exit = "continue" | "stop"`: what the task's normal end (it returned `Ok` and is not
+///   restarted) means: nothing (default), or stop the registry gracefully, as for a batch job
+///   whose program ends when its work is done. Not for periodic tasks nor
+///   `restart = "always"`, which never end normally.
 /// * `blocking`: a plain `fn` run on tokio's blocking pool; it cannot be aborted, so it should
 ///   check `shutdown.is_cancelled()`; if it outlives `stop_timeout` it is reported.
+///
+/// A batch program that ends when its work is done:
+///
+/// ```
+/// use lifecycle_core::{Registry, Service};
+///
+/// #[derive(Service, Default)]
+/// #[service(tasks)]
+/// struct Import {}
+///
+/// #[lifecycle_core::tasks]
+/// impl Import {
+///     #[background_task(on_exit = "stop")]
+///     async fn import(&self) -> std::io::Result<()> { Ok(()) }
+/// }
+///
+/// #[derive(Registry)]
+/// struct Batch { import: Import }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let running = Batch::builder().build()?.start().await?;
+/// let report = running.handle().wait().await?; // returns once `import` returned `Ok`
+/// assert!(report.is_clean());
+/// # Ok(()) }
+/// ```
 ///
 /// Methods may carry `#[cfg(…)]`: a hook or task exists exactly when its method does. Two
 /// `#[on_start]` (or two tasks of one name) under exclusive conditions (`cfg(unix)` and
@@ -400,6 +465,48 @@ pub fn on_start(_args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn on_stop(_args: TokenStream, item: TokenStream) -> TokenStream {
     outside_tasks_block("on_stop", item)
+}
+
+/// Marks the reload hook inside a [`#[lifecycle_core::tasks]`](macro@tasks) impl block:
+/// called while the service runs, by `RegistryHandle::reload` and on SIGHUP in
+/// `run_until_signal`, in dependency order, bounded by `hook_timeout`. It takes `&self` and
+/// returns `()` or `Result<(), E>` like `#[on_start]`; an error is reported in the
+/// `ReloadReport` and the service keeps running. Anywhere else it is an error.
+///
+/// ```
+/// use std::sync::atomic::{AtomicU32, Ordering};
+/// use lifecycle_core::{Registry, Service};
+///
+/// #[derive(Service, Default)]
+/// #[service(tasks)]
+/// struct Limits { max: AtomicU32 }
+///
+/// #[lifecycle_core::tasks]
+/// impl Limits {
+///     #[on_reload]
+///     async fn reread(&self) -> Result<(), std::num::ParseIntError> {
+///         let max = std::env::var("LIMITS_MAX").unwrap_or_else(|_| "10".into()).parse()?;
+///         self.max.store(max, Ordering::Relaxed);
+///         Ok(())
+///     }
+/// }
+///
+/// #[derive(Registry)]
+/// struct App { limits: Limits }
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// assert!(Limits::HAS_RELOAD_HOOK && !Limits::HAS_START_HOOK);
+/// let running = App::builder().build()?.start().await?;
+/// let report = running.handle().reload().await?;
+/// assert!(report.is_clean() && report.service("Limits").is_some());
+/// assert_eq!(running.limits.max.load(Ordering::Relaxed), 10);
+/// running.stop().await;
+/// # Ok(()) }
+/// ```
+#[proc_macro_attribute]
+pub fn on_reload(_args: TokenStream, item: TokenStream) -> TokenStream {
+    outside_tasks_block("on_reload", item)
 }
 
 /// Marks the health check inside a [`#[lifecycle_core::tasks]`](macro@tasks) impl block. It

@@ -139,6 +139,40 @@ impl FromMeta for Count {
     }
 }
 
+/// A boolean option such as `ready_in_backoff = true` (the bare word means `true`).
+#[derive(Clone, Copy)]
+pub(crate) struct BoolOpt {
+    pub(crate) value: bool,
+}
+
+impl FromMeta for BoolOpt {
+    fn from_meta(item: &Meta) -> darling::Result<Self> {
+        let name = path_to_string(item.path());
+        if let Meta::Path(_) = item {
+            return Ok(Self { value: true });
+        }
+        let expr = value(item, "true")?;
+        match expr {
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Bool(b), ..
+            }) => Ok(Self { value: b.value }),
+            Expr::Lit(syn::ExprLit {
+                lit: Lit::Str(s), ..
+            }) if matches!(s.value().as_str(), "true" | "false") => {
+                Err(darling::Error::custom(format!(
+                    "`{name}` is a boolean, not a string: write `{name} = {}` without quotes",
+                    s.value()
+                ))
+                .with_span(s))
+            }
+            other => Err(darling::Error::custom(format!(
+                "`{name}` is `true` or `false`, such as `{name} = true`"
+            ))
+            .with_span(other)),
+        }
+    }
+}
+
 /// A fraction such as `jitter = 0.1` (an integer `0` or `1` is accepted).
 #[derive(Clone, Copy)]
 pub(crate) struct Fraction {

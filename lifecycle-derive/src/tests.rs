@@ -481,3 +481,287 @@ fn registry_names_are_unraw_and_renamable() {
     assert!(out.contains("struct Parts"), "{out}");
     assert!(out.contains("struct Shared"), "{out}");
 }
+
+#[test]
+fn on_exit_is_generated_and_checked() {
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[background_task(on_exit = "stop")] async fn a(&self) {}
+                #[background_task(on_exit = "continue")] async fn b(&self) {}
+            }
+        },
+    );
+    assert_eq!(errors(&out), 0, "{out}");
+    assert!(
+        out.contains("on_exit (:: lifecycle_core :: OnExit :: Stop)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("on_exit (:: lifecycle_core :: OnExit :: Continue)"),
+        "{out}"
+    );
+
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[background_task(on_exit = "stopp")] async fn a(&self) {}
+                #[background_task(on_exit = stop)] async fn b(&self) {}
+                #[background_task(every = "1s", on_exit = "stop")] async fn c(&self) {}
+                #[background_task(restart = "always", on_exit = "stop")] async fn d(&self) {}
+                #[background_task(on_exits = "stop")] async fn e(&self) {}
+            }
+        },
+    );
+    assert_error(
+        &out,
+        "unknown `on_exit` value \"stopp\": expected one of \"continue\", \"stop\"; did you mean \"stop\"?",
+    );
+    assert_error(&out, "`on_exit` is a string: write `on_exit = \"stop\"`");
+    assert_error(&out, "a periodic task runs again at every tick");
+    assert_error(&out, "with `restart = \"always\"` the task is restarted");
+    assert_error(&out, "Did you mean `on_exit`");
+    assert_eq!(errors(&out), 5, "{out}");
+}
+
+#[test]
+fn on_reload_is_a_hook_like_on_start() {
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[on_reload] async fn reload(&self) -> anyhow::Result<()> { Ok(()) }
+            }
+        },
+    );
+    assert_eq!(errors(&out), 0, "{out}");
+    assert!(out.contains("const HAS_RELOAD_HOOK : bool = true"), "{out}");
+    assert!(out.contains("fn on_reload (& self)"), "{out}");
+    assert!(
+        !out.contains("HAS_START_HOOK"),
+        "only the hooks it has: {out}"
+    );
+    assert!(!out.contains("# [on_reload]"), "{out}");
+
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[on_reload] async fn a(&self) {}
+                #[on_reload] async fn b(&self) {}
+                #[on_reload(timeout = "1s")] async fn c(&self) {}
+                #[on_reload] async fn d(&mut self) {}
+                #[on_reload] async fn e(&self, x: u32) {}
+                #[on_reload] #[on_start] async fn f(&self) {}
+            }
+        },
+    );
+    assert_error(
+        &out,
+        "only one `#[on_reload]` per service: `a` is one already",
+    );
+    assert_error(&out, "an `#[on_reload]` hook takes no options");
+    assert_error(&out, "an `#[on_reload]` hook cannot take `&mut self`");
+    assert_error(&out, "an `#[on_reload]` hook takes only `&self`");
+    assert_error(&out, "a method has at most one role");
+
+    let out = service(quote! {
+        #[service(tasks)]
+        struct S {}
+    });
+    assert!(
+        out.contains("const HAS_RELOAD_HOOK : bool = < Self as :: lifecycle_core :: __private :: TaskBlock > :: HAS_RELOAD_HOOK"),
+        "{out}"
+    );
+    assert!(out.contains("fn on_reload"), "{out}");
+    let out = service(quote!(
+        struct S {}
+    ));
+    assert!(!out.contains("RELOAD"), "no block, no reload: {out}");
+}
+
+#[test]
+fn service_restart_policy_is_generated_and_checked() {
+    let out = service(quote! {
+        #[service(restart = "on_failure", max_restarts = 2, within = "30s", backoff = "500ms",
+                  max_backoff = "4s", ready_in_backoff = true)]
+        struct S {}
+    });
+    assert_eq!(errors(&out), 0, "{out}");
+    assert!(
+        out.contains(
+            "restart (:: lifecycle_core :: ServiceRestart :: DEFAULT . max_restarts (2 , :: core :: time :: Duration :: from_secs (30)) . backoff (:: core :: time :: Duration :: from_millis (500) , :: core :: time :: Duration :: from_secs (4)))"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("ready_in_backoff (true)"), "{out}");
+
+    let out = service(quote! {
+        #[service(restart = "on_failure", within = "10s", max_backoff = "5s")]
+        struct S {}
+    });
+    assert_eq!(errors(&out), 0, "{out}");
+    assert!(
+        out.contains("max_restarts (:: lifecycle_core :: ServiceRestart :: DEFAULT . max_restarts , :: core :: time :: Duration :: from_secs (10))"),
+        "omitted keys keep the defaults: {out}"
+    );
+    assert!(
+        out.contains("backoff (:: lifecycle_core :: ServiceRestart :: DEFAULT . backoff , :: core :: time :: Duration :: from_secs (5))"),
+        "{out}"
+    );
+
+    for input in [
+        quote!(
+            #[service(restart = "never")]
+            struct S {}
+        ),
+        quote!(
+            struct S {}
+        ),
+    ] {
+        let out = service(input);
+        assert_eq!(errors(&out), 0, "{out}");
+        assert!(!out.contains("restart"), "`never` generates nothing: {out}");
+    }
+
+    let out = service(quote! {
+        #[service(restart = "never", max_restarts = 2, within = "1s", backoff = "1s", max_backoff = "2s")]
+        struct S {}
+    });
+    assert_error(
+        &out,
+        "`max_restarts` has no effect with `restart = \"never\"`",
+    );
+    assert_error(&out, "`within` has no effect with `restart = \"never\"`");
+    assert_error(&out, "`backoff` has no effect with `restart = \"never\"`");
+    assert_error(
+        &out,
+        "`max_backoff` has no effect with `restart = \"never\"`",
+    );
+    assert_eq!(errors(&out), 4, "{out}");
+
+    let out = service(quote! {
+        #[service(max_restarts = 2)]
+        struct S {}
+    });
+    assert_error(
+        &out,
+        "`max_restarts` configures the service's restart policy: add `restart = \"on_failure\"`",
+    );
+
+    let out = service(quote! {
+        #[service(restart = "on_failure", max_restarts = 2, within = "0s", backoff = "2s", max_backoff = "1s",
+                  ready_in_backoff = "true")]
+        struct S {}
+    });
+    assert_error(&out, "`within` must be greater than zero");
+    assert_error(&out, "`max_backoff` (1s) is smaller than `backoff` (2s)");
+    assert_error(
+        &out,
+        "`ready_in_backoff` is a boolean, not a string: write `ready_in_backoff = true`",
+    );
+    assert_eq!(errors(&out), 3, "{out}");
+
+    let out = service(quote! {
+        #[service(restart = "on_failur", max_restart = 2)]
+        struct S {}
+    });
+    assert_error(&out, "did you mean \"on_failure\"?");
+    assert_error(&out, "Did you mean `max_restarts`");
+    let out = service(quote! {
+        #[service(restart = "on_falure", max_restarts = 2, backoff = "1s")]
+        struct S {}
+    });
+    assert_eq!(
+        errors(&out),
+        1,
+        "no cascade from an invalid `restart`: {out}"
+    );
+    assert!(
+        out.contains("max_restarts (2"),
+        "best-effort expansion: {out}"
+    );
+    let out = service(quote! {
+        #[service(restart = on_failure)]
+        struct S {}
+    });
+    assert_error(
+        &out,
+        "`restart` is a string: write `restart = \"on_failure\"` (one of \"never\", \"on_failure\")",
+    );
+}
+
+#[test]
+fn key_lists_match_the_parsers() {
+    use darling::FromMeta as _;
+    let parse = |key: &str| -> darling::ast::NestedMeta {
+        let key = syn::Ident::new(key, proc_macro2::Span::call_site());
+        syn::parse_quote!(#key = "x")
+    };
+    for key in crate::common::SERVICE_KEYS {
+        let error = crate::service::attr::ContainerAttr::from_list(&[parse(key)]).err();
+        let text = error.map(|e| e.to_string()).unwrap_or_default();
+        assert!(!text.contains("Unknown field"), "{key}: {text}");
+    }
+    for key in crate::common::TASK_KEYS {
+        let error = crate::tasks::attr::TaskAttr::from_list(&[parse(key)]).err();
+        let text = error.map(|e| e.to_string()).unwrap_or_default();
+        assert!(!text.contains("Unknown field"), "{key}: {text}");
+    }
+    let error = crate::service::attr::ContainerAttr::from_list(&[parse("on_exit")]).err();
+    assert!(error.is_some_and(|e| e.to_string().contains("Unknown field")));
+}
+
+#[test]
+fn options_of_the_other_attribute_say_where_they_go() {
+    let out = service(quote! {
+        #[service(on_exit = "stop", jitter = 0.1)]
+        struct S {}
+    });
+    assert_error(&out, "`on_exit` is an option of `#[background_task(…)]`");
+    assert_error(&out, "`jitter` is an option of `#[background_task(…)]`");
+    assert_eq!(errors(&out), 2, "{out}");
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[background_task(escalation = "stop_dependents", ready_in_backoff = true)]
+                async fn a(&self) {}
+            }
+        },
+    );
+    assert_error(
+        &out,
+        "`escalation` is an option of the struct's `#[service(…)]`",
+    );
+    assert_error(
+        &out,
+        "`ready_in_backoff` is an option of the struct's `#[service(…)]`",
+    );
+    assert_eq!(errors(&out), 2, "{out}");
+    let out = service(quote! {
+        #[service(restart = "always")]
+        struct S {}
+    });
+    assert_error(
+        &out,
+        "a service is restarted only when one of its tasks fails",
+    );
+}
+
+#[test]
+fn an_invalid_restart_does_not_cascade_into_max_restarts() {
+    let out = tasks(
+        quote!(),
+        quote! {
+            impl S {
+                #[background_task(restart = "on_falure", max_restarts = 2)]
+                async fn a(&self) {}
+            }
+        },
+    );
+    assert_error(&out, "did you mean \"on_failure\"?");
+    assert_eq!(errors(&out), 1, "{out}");
+}

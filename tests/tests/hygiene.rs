@@ -67,6 +67,12 @@ mod shadowed {
         stop_timeout = "1s",
         start_timeout = "2s",
         hook_timeout = "3s",
+        restart = "on_failure",
+        max_restarts = 2,
+        within = "1m",
+        backoff = "1s",
+        max_backoff = "2s",
+        ready_in_backoff = true,
         tasks
     )]
     pub struct Db {
@@ -82,6 +88,18 @@ mod shadowed {
 
         #[on_stop]
         fn close(&self) {}
+
+        #[on_reload]
+        async fn reread(&self) -> ::core::result::Result<(), ::std::io::Error> {
+            self.hits
+                .fetch_add(1, ::std::sync::atomic::Ordering::SeqCst);
+            ::core::result::Result::Ok(())
+        }
+
+        #[background_task(on_exit = "continue", restart = "on_failure")]
+        async fn once(&self, shutdown: Shutdown) {
+            let _ = shutdown.is_cancelled();
+        }
 
         #[health]
         fn check(&self) -> bool {
@@ -202,6 +220,9 @@ async fn expansions_do_not_depend_on_the_caller_s_names() {
     ::tokio::time::sleep(::core::time::Duration::from_millis(2500)).await;
     ::std::assert_eq!(running.worker.untouched(), 2);
     ::std::assert!(running.health().await.ready);
+    let reload = running.handle().reload().await.unwrap();
+    ::std::assert!(reload.is_clean());
+    ::std::assert_eq!(shadowed::Store::get(&*running.db), 1, "`on_reload` ran");
     let report = running.stop().await;
     ::std::assert_eq!(report.stop_order(), ["Worker<u8>", "db"]);
     ::std::assert!(::core::matches!(report.service("db"), Some(_)));

@@ -4,7 +4,7 @@ use darling::FromMeta;
 use syn::Expr;
 
 use crate::duration::DurationLit;
-use crate::options::{CratePath, FlagOpt, Text, VerbatimExpr};
+use crate::options::{BoolOpt, Count, CratePath, FlagOpt, Text, VerbatimExpr};
 
 /// `#[service(…)]` on the struct.
 #[derive(Default, FromMeta)]
@@ -20,6 +20,18 @@ pub(crate) struct ContainerAttr {
     pub(crate) hook_timeout: Option<DurationLit>,
     /// What a failure past the restart policy does.
     pub(crate) escalation: Option<EscalationAttr>,
+    /// Service-level restart policy.
+    pub(crate) restart: Option<ServiceRestartAttr>,
+    /// Its intensity limit.
+    pub(crate) max_restarts: Option<Count>,
+    /// The window of `max_restarts`.
+    pub(crate) within: Option<DurationLit>,
+    /// The first restart's delay.
+    pub(crate) backoff: Option<DurationLit>,
+    /// The cap on the delay.
+    pub(crate) max_backoff: Option<DurationLit>,
+    /// Ready while all tasks wait in a restart backoff.
+    pub(crate) ready_in_backoff: Option<BoolOpt>,
     /// The type has a `#[lifecycle_core::tasks]` block.
     pub(crate) tasks: FlagOpt,
     /// Path to `lifecycle_core`.
@@ -74,6 +86,31 @@ impl FromMeta for EscalationAttr {
             ],
         )
         .map(|(value, _)| value)
+    }
+}
+
+/// `restart = "never" | "on_failure"` on the struct.
+#[derive(Clone, Copy)]
+pub(crate) struct ServiceRestartAttr {
+    pub(crate) on_failure: bool,
+}
+
+impl FromMeta for ServiceRestartAttr {
+    fn from_meta(item: &syn::Meta) -> darling::Result<Self> {
+        if let syn::Meta::NameValue(nv) = item
+            && let Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = crate::options::strip_group(&nv.value)
+            && s.value() == "always"
+        {
+            return Err(darling::Error::custom(
+                "a service is restarted only when one of its tasks fails past its own policy: write `restart = \"on_failure\"` (one of \"never\", \"on_failure\"); to rerun a task that returns `Ok`, use `#[background_task(restart = \"always\")]`",
+            )
+            .with_span(s));
+        }
+        crate::options::choice(item, &[("never", false), ("on_failure", true)])
+            .map(|(on_failure, _)| Self { on_failure })
     }
 }
 

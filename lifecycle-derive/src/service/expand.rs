@@ -42,6 +42,10 @@ pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
         has("HAS_STOP_HOOK"),
         has("HAS_HEALTH_CHECK"),
     );
+    // Reload is opt-in (`Service`'s default is `false`): only a tasks block can set it.
+    let has_reload = task_block
+        .as_ref()
+        .map(|block| quote!(const HAS_RELOAD_HOOK: bool = #block::HAS_RELOAD_HOOK;));
     let hooks = task_block.as_ref().zip(model.tasks).map(|(block, span)| {
         // Not a name the user's items can shadow (a `const tasks` in scope).
         let tasks = local_at("tasks", span);
@@ -52,6 +56,9 @@ pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
             }
             fn on_stop(&self) -> impl ::core::future::Future<Output = ::core::result::Result<(), #krate::BoxError>> + ::core::marker::Send {
                 #block::on_stop(self)
+            }
+            fn on_reload(&self) -> impl ::core::future::Future<Output = ::core::result::Result<(), #krate::BoxError>> + ::core::marker::Send {
+                #block::on_reload(self)
             }
             fn health(&self) -> impl ::core::future::Future<Output = #krate::Health> + ::core::marker::Send {
                 #block::health(self)
@@ -100,6 +107,7 @@ pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
             const HAS_START_HOOK: bool = #has_start;
             const HAS_STOP_HOOK: bool = #has_stop;
             const HAS_HEALTH_CHECK: bool = #has_health;
+            #has_reload
             #dependencies
             #hooks
         }

@@ -1,6 +1,6 @@
 //! `#[derive(Service)]`: parse (`attr`) → validate (`model`) → generate (`expand`).
 
-mod attr;
+pub(crate) mod attr;
 mod expand;
 mod model;
 

@@ -2,12 +2,15 @@
 
 use darling::error::Accumulator;
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{ToTokens as _, quote};
 use syn::spanned::Spanned as _;
 use syn::{Data, DeriveInput, Expr, Fields, Generics, Ident, Type};
 
 use super::attr::{ContainerAttr, EscalationAttr, FieldAttr, StartTimeout};
-use crate::common::{crate_path, is_attr, marker, nested_items, parse_lenient};
+use crate::common::{
+    SERVICE_KEYS, TASK_KEYS, crate_path, is_attr, marker, nested_items, parse_lenient,
+    without_foreign_keys,
+};
 use crate::duration::duration_tokens;
 
 /// A `#[derive(Service)]` struct.
@@ -44,7 +47,22 @@ pub(crate) enum FieldKind {
 impl ServiceModel {
     pub(crate) fn build(input: &DeriveInput, errors: &mut Accumulator) -> Self {
         let items = nested_items(&input.attrs, "service", errors);
+        let items = without_foreign_keys(
+            items,
+            ("`#[service(…)]` on a struct", SERVICE_KEYS),
+            (
+                "`#[background_task(…)]`, in the `#[lifecycle_core::tasks]` impl block",
+                TASK_KEYS,
+            ),
+            errors,
+        );
         let attr = parse_lenient::<ContainerAttr>(&items, errors);
+        // A `restart = …` that did not parse was reported: the policy keys next to it are
+        // taken as meant (`"on_failure"`), not reported again as needing a `restart`.
+        let restart_invalid = attr.restart.is_none()
+            && items.iter().any(|item| {
+                matches!(item, darling::ast::NestedMeta::Meta(m) if m.path().is_ident("restart"))
+            });
         let krate = crate_path(attr.krate.as_ref().map(|k| &k.0));
         reject_lifetimes(input, errors);
         if let Some(error) = attr.tasks.error.clone() {
@@ -89,6 +107,11 @@ impl ServiceModel {
                 EscalationAttr::StopDependents => quote!(StopDependents),
             };
             options.push(quote!(escalation(#krate::Escalation::#variant)));
+        }
+        options.extend(restart_options(&krate, &attr, restart_invalid, errors));
+        if let Some(ready) = attr.ready_in_backoff {
+            let value = ready.value;
+            options.push(quote!(ready_in_backoff(#value)));
         }
 
         let fields = match &input.data {
@@ -189,4 +212,73 @@ fn field(field: &syn::Field, errors: &mut Accumulator) -> Option<FieldModel> {
         ty: field.ty.clone(),
         kind,
     })
+}
+
+/// `.restart(ServiceRestart::DEFAULT…)` for `restart = "on_failure"`, cross-checked like a
+/// `#[background_task]`'s policy. Omitted keys keep `ServiceRestart::DEFAULT`'s values.
+fn restart_options(
+    krate: &TokenStream,
+    attr: &ContainerAttr,
+    restart_invalid: bool,
+    errors: &mut Accumulator,
+) -> Option<TokenStream> {
+    let on_failure = restart_invalid || attr.restart.is_some_and(|r| r.on_failure);
+    let within = attr
+        .within
+        .and_then(|w| errors.handle(w.non_zero("within")));
+    let backoff = attr
+        .backoff
+        .and_then(|b| errors.handle(b.non_zero("backoff")));
+    let max_backoff = attr
+        .max_backoff
+        .and_then(|b| errors.handle(b.non_zero("max_backoff")));
+    if let (Some(base), Some(max)) = (backoff, max_backoff)
+        && max.value < base.value
+    {
+        errors.push(
+            darling::Error::custom(format!(
+                "`max_backoff` ({:?}) is smaller than `backoff` ({:?}): the cap must be at least the base delay",
+                max.value, base.value
+            ))
+            .with_span(&max.span),
+        );
+    }
+    if !on_failure {
+        let keys = [
+            ("max_restarts", attr.max_restarts.map(|c| c.span)),
+            ("within", attr.within.map(|d| d.span)),
+            ("backoff", attr.backoff.map(|d| d.span)),
+            ("max_backoff", attr.max_backoff.map(|d| d.span)),
+        ];
+        for (key, span) in keys {
+            let Some(span) = span else { continue };
+            let message = if attr.restart.is_some() {
+                format!(
+                    "`{key}` has no effect with `restart = \"never\"`: remove it, or choose `restart = \"on_failure\"`"
+                )
+            } else {
+                format!(
+                    "`{key}` configures the service's restart policy: add `restart = \"on_failure\"`"
+                )
+            };
+            errors.push(darling::Error::custom(message).with_span(&span));
+        }
+        return None;
+    }
+    let default = quote!(#krate::ServiceRestart::DEFAULT);
+    let mut policy = default.clone();
+    if attr.max_restarts.is_some() || within.is_some() {
+        let max = attr.max_restarts.map_or_else(
+            || quote!(#default.max_restarts),
+            |m| proc_macro2::Literal::u32_unsuffixed(m.value).into_token_stream(),
+        );
+        let within = within.map_or_else(|| quote!(#default.within), |w| w.to_tokens());
+        policy.extend(quote!(.max_restarts(#max, #within)));
+    }
+    if backoff.is_some() || max_backoff.is_some() {
+        let base = backoff.map_or_else(|| quote!(#default.backoff), |b| b.to_tokens());
+        let max = max_backoff.map_or_else(|| quote!(#default.max_backoff), |b| b.to_tokens());
+        policy.extend(quote!(.backoff(#base, #max)));
+    }
+    Some(quote!(restart(#policy)))
 }

@@ -29,6 +29,21 @@ pub(crate) struct TaskAttr {
     pub(crate) max_backoff: Option<DurationLit>,
     pub(crate) jitter: Option<Fraction>,
     pub(crate) blocking: FlagOpt,
+    pub(crate) on_exit: Option<OnExitAttr>,
+}
+
+/// `on_exit = "continue" | "stop"`, with the span of the string.
+#[derive(Clone, Copy)]
+pub(crate) struct OnExitAttr {
+    pub(crate) stop: bool,
+    pub(crate) span: proc_macro2::Span,
+}
+
+impl FromMeta for OnExitAttr {
+    fn from_meta(item: &syn::Meta) -> darling::Result<Self> {
+        crate::options::choice(item, &[("continue", false), ("stop", true)])
+            .map(|(stop, span)| Self { stop, span })
+    }
 }
 
 /// `restart = "never" | "on_failure" | "always"`.

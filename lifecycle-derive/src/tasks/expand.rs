@@ -41,6 +41,14 @@ pub(crate) fn expand(model: &TasksModel) -> TokenStream {
         &no_hook,
         krate,
     );
+    let reload_items = hook_items(
+        &model.reload,
+        &quote!(HAS_RELOAD_HOOK),
+        &quote!(fn on_reload(&self) -> impl ::core::future::Future<Output = #result> + ::core::marker::Send),
+        &quote!(#krate::TaskOutcome::into_task_result),
+        &no_hook,
+        krate,
+    );
     let health_items = hook_items(
         &model.health,
         &quote!(HAS_HEALTH_CHECK),
@@ -69,6 +77,7 @@ pub(crate) fn expand(model: &TasksModel) -> TokenStream {
             impl #impl_generics #krate::__private::TaskBlock for #self_ty #where_clause {
                 #start_items
                 #stop_items
+                #reload_items
                 #health_items
                 fn spawn_tasks(self: &::std::sync::Arc<Self>, #spawner: &mut #krate::TaskSpawner<'_>) {
                     #check

@@ -1,7 +1,7 @@
 //! `#[lifecycle_core::tasks]` on an impl block: parse (`attr`) → validate (`model`) →
 //! generate (`expand`).
 
-mod attr;
+pub(crate) mod attr;
 mod expand;
 mod model;
 

@@ -13,11 +13,19 @@ use syn::{
 };
 
 use super::attr::{RestartAttr, TaskAttr, TasksAttr};
-use crate::common::{crate_path, is_attr, nested_items, parse_lenient};
+use crate::common::{
+    SERVICE_KEYS, TASK_KEYS, crate_path, is_attr, nested_items, parse_lenient, without_foreign_keys,
+};
 use crate::duration::duration_tokens;
 
 /// The attributes this macro consumes inside the block.
-const ROLES: [&str; 4] = ["on_start", "on_stop", "health", "background_task"];
+const ROLES: [&str; 5] = [
+    "on_start",
+    "on_stop",
+    "on_reload",
+    "health",
+    "background_task",
+];
 
 /// A `#[lifecycle_core::tasks]` block.
 pub(crate) struct TasksModel {
@@ -29,6 +37,7 @@ pub(crate) struct TasksModel {
     /// Every `#[on_start]` method (more than one only under `#[cfg]`s: alternatives).
     pub(crate) start: Vec<Hook>,
     pub(crate) stop: Vec<Hook>,
+    pub(crate) reload: Vec<Hook>,
     pub(crate) health: Vec<Hook>,
     pub(crate) tasks: Vec<Task>,
     /// Pairs of hooks or tasks that conflict when both are configured in: `(condition,
@@ -36,7 +45,7 @@ pub(crate) struct TasksModel {
     pub(crate) conflicts: Vec<(TokenStream, String, Span)>,
 }
 
-/// An `#[on_start]`, `#[on_stop]` or `#[health]` method.
+/// An `#[on_start]`, `#[on_stop]`, `#[on_reload]` or `#[health]` method.
 pub(crate) struct Hook {
     pub(crate) ident: Ident,
     pub(crate) is_async: bool,
@@ -70,6 +79,7 @@ pub(crate) struct Task {
 enum Role {
     Start,
     Stop,
+    Reload,
     Health,
     Task,
 }
@@ -98,6 +108,7 @@ impl TasksModel {
             inherent,
             start: Vec::new(),
             stop: Vec::new(),
+            reload: Vec::new(),
             health: Vec::new(),
             tasks: Vec::new(),
             conflicts: Vec::new(),
@@ -154,7 +165,7 @@ impl TasksModel {
         for extra in ours.iter().skip(1) {
             errors.push(
                 darling::Error::custom(
-                    "a method has at most one role: `#[on_start]`, `#[on_stop]`, `#[health]` or `#[background_task]`",
+                    "a method has at most one role: `#[on_start]`, `#[on_stop]`, `#[on_reload]`, `#[health]` or `#[background_task]`",
                 )
                 .with_span(extra.path()),
             );
@@ -163,6 +174,8 @@ impl TasksModel {
             Role::Start
         } else if is_attr(first, "on_stop") {
             Role::Stop
+        } else if is_attr(first, "on_reload") {
+            Role::Reload
         } else if is_attr(first, "health") {
             Role::Health
         } else {
@@ -172,6 +185,7 @@ impl TasksModel {
         let what = match role {
             Role::Start => "an `#[on_start]` hook",
             Role::Stop => "an `#[on_stop]` hook",
+            Role::Reload => "an `#[on_reload]` hook",
             Role::Health => "a `#[health]` check",
             Role::Task => "a `#[background_task]`",
         };
@@ -242,6 +256,7 @@ impl TasksModel {
             let slot = match role {
                 Role::Start => &mut self.start,
                 Role::Stop => &mut self.stop,
+                Role::Reload => &mut self.reload,
                 _ => &mut self.health,
             };
             let mut keep = true;
@@ -526,7 +541,19 @@ fn task(
 ) -> Option<Task> {
     let sig = &method.sig;
     let items = nested_items(std::slice::from_ref(attr), path_name(attr), errors);
+    let items = without_foreign_keys(
+        items,
+        ("`#[background_task(…)]`", TASK_KEYS),
+        ("the struct's `#[service(…)]`", SERVICE_KEYS),
+        errors,
+    );
     let options = parse_lenient::<TaskAttr>(&items, errors);
+    // A `restart = …` that did not parse was reported: `max_restarts` next to it is not
+    // reported again as needing a `restart`.
+    let restart_invalid = options.restart.is_none()
+        && items.iter().any(|item| {
+            matches!(item, darling::ast::NestedMeta::Meta(m) if m.path().is_ident("restart"))
+        });
     let blocking = options.blocking.is_present();
     if let Some(error) = options.blocking.error.clone() {
         errors.push(error);
@@ -625,7 +652,7 @@ fn task(
         cfgs: shape.cfgs.clone(),
     });
 
-    let mut spec = spec(krate, &name, &options, errors);
+    let mut spec = spec(krate, &name, &options, restart_invalid, errors);
     if !takes_shutdown && !blocking {
         spec.extend(quote!(.cancel(#krate::Cancel::Drop)));
     }
@@ -679,6 +706,7 @@ fn spec(
     krate: &TokenStream,
     name: &str,
     options: &TaskAttr,
+    restart_invalid: bool,
     errors: &mut Accumulator,
 ) -> TokenStream {
     let mut spec = match options.every.map(|d| d.non_zero("every")) {
@@ -713,7 +741,7 @@ fn spec(
         spec.extend(quote!(.restart(#krate::Restart::#variant)));
     }
     match (&options.max_restarts, &options.restart) {
-        (Some(max), None) => errors.push(
+        (Some(max), None) if !restart_invalid => errors.push(
             darling::Error::custom(
                 "`max_restarts` limits restarts: add `restart = \"on_failure\"` or `restart = \"always\"`",
             )
@@ -782,6 +810,37 @@ fn spec(
     if let Some(jitter) = &options.jitter {
         let value = proc_macro2::Literal::f64_unsuffixed(jitter.value);
         spec.extend(quote!(.jitter(#value)));
+    }
+    if let Some(on_exit) = &options.on_exit {
+        if on_exit.stop {
+            // A normal end is a long-running task returning `Ok` without being restarted.
+            let useless = if options.every.is_some() {
+                Some(
+                    "a periodic task runs again at every tick and never ends by itself; remove `every`, or call `shutdown.request_stop()` from the task",
+                )
+            } else if options
+                .restart
+                .as_ref()
+                .is_some_and(|r| **r == RestartAttr::Always)
+            {
+                Some(
+                    "with `restart = \"always\"` the task is restarted whenever it returns; choose `restart = \"on_failure\"` or `\"never\"`",
+                )
+            } else {
+                None
+            };
+            if let Some(why) = useless {
+                errors.push(
+                    darling::Error::custom(format!(
+                        "`on_exit = \"stop\"` has no effect here: {why}"
+                    ))
+                    .with_span(&on_exit.span),
+                );
+            }
+            spec.extend(quote!(.on_exit(#krate::OnExit::Stop)));
+        } else {
+            spec.extend(quote!(.on_exit(#krate::OnExit::Continue)));
+        }
     }
     spec
 }

@@ -11,12 +11,19 @@ use lifecycle_core::{Health, Registry, Service, Shutdown};
     start_timeout = "30s",
     stop_timeout = "1m30s",
     hook_timeout = "250ms",
-    escalation = "stop_dependents"
+    escalation = "stop_dependents",
+    restart = "on_failure",
+    max_restarts = 5,
+    within = "2m",
+    backoff = "250ms",
+    max_backoff = "30s",
+    ready_in_backoff = true
 )]
 struct Database {}
 
 #[derive(Service)]
 #[service(start_timeout = "none", escalation = "shutdown_registry", tasks)]
+#[service(restart = "never", ready_in_backoff = false)]
 #[service(crate = ::lifecycle_core)]
 struct Worker {
     #[depends_on]
@@ -38,6 +45,11 @@ impl Worker {
 
     #[on_stop]
     fn flush(&self) {}
+
+    #[on_reload]
+    async fn reread(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
 
     #[health]
     fn check(&self) -> Health {
@@ -64,8 +76,11 @@ impl Worker {
     #[background_task(restart = "always", max_restarts = 3)]
     async fn listen(&self) {}
 
-    #[background_task(restart = "never")]
+    #[background_task(restart = "never", on_exit = "stop")]
     async fn once(&self, _shutdown: Shutdown) {}
+
+    #[background_task(restart = "on_failure", on_exit = "continue")]
+    async fn once_more(&self, _shutdown: Shutdown) {}
 
     #[background_task(blocking, every = "10s")]
     fn crunch(&self, shutdown: Shutdown) {
@@ -92,4 +107,20 @@ fn main() {
     let built = App::builder().db(Database {}).build().unwrap();
     assert_eq!(built.services().worker.helper(), 0);
     assert_eq!(<Database as Service>::NAME, "db");
+    let restart = <Database as Service>::OPTIONS.restart.unwrap();
+    assert_eq!(
+        (restart.max_restarts, restart.within),
+        (5, std::time::Duration::from_secs(120))
+    );
+    assert_eq!(
+        (restart.backoff, restart.max_backoff),
+        (
+            std::time::Duration::from_millis(250),
+            std::time::Duration::from_secs(30)
+        )
+    );
+    assert!(<Database as Service>::OPTIONS.ready_in_backoff);
+    assert_eq!(<Worker as Service>::OPTIONS.restart, None);
+    assert!(!<Worker as Service>::OPTIONS.ready_in_backoff);
+    assert!(<Worker as Service>::HAS_RELOAD_HOOK && !<Database as Service>::HAS_RELOAD_HOOK);
 }

@@ -1,7 +1,7 @@
 use lifecycle_core::Service;
 
 #[derive(Service)]
-#[service(restart = "on_failure")]
+#[service(on_exit = "stop")]
 struct Database {}
 
 fn main() {}

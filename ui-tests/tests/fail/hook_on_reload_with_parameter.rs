@@ -1,0 +1,15 @@
+use lifecycle_core::Service;
+
+#[derive(Service)]
+#[service(tasks)]
+struct Config {}
+
+#[lifecycle_core::tasks]
+impl Config {
+    #[on_reload]
+    async fn reread(&self, path: &str) {
+        let _ = path;
+    }
+}
+
+fn main() {}

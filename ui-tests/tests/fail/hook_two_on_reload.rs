@@ -1,0 +1,16 @@
+use lifecycle_core::Service;
+
+#[derive(Service)]
+#[service(tasks)]
+struct Config {}
+
+#[lifecycle_core::tasks]
+impl Config {
+    #[on_reload]
+    async fn reread(&self) {}
+
+    #[on_reload]
+    async fn reread_again(&self) {}
+}
+
+fn main() {}

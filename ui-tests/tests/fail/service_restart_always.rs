@@ -1,0 +1,7 @@
+use lifecycle_core::Service;
+
+#[derive(Service)]
+#[service(restart = "always")]
+struct Listener {}
+
+fn main() {}

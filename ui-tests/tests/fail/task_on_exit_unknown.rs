@@ -1,0 +1,13 @@
+use lifecycle_core::{Service, Shutdown};
+
+#[derive(Service)]
+#[service(tasks)]
+struct Importer {}
+
+#[lifecycle_core::tasks]
+impl Importer {
+    #[background_task(on_exit = "Stop")]
+    async fn import(&self, _shutdown: Shutdown) {}
+}
+
+fn main() {}
