@@ -83,7 +83,7 @@ async fn on_exit_stop_stops_the_registry_when_the_task_returns_ok() {
     let t0 = Instant::now();
     let running = Batch::builder().build().unwrap().start().await.unwrap();
     let (import, sidecar) = (Arc::clone(&running.import), Arc::clone(&running.sidecar));
-    let report = tokio::time::timeout(Duration::from_secs(3600), running.handle().wait())
+    let report = tokio::time::timeout(Duration::from_hours(1), running.handle().wait())
         .await
         .expect("the registry stopped when `import` returned `Ok`")
         .expect("a clean stop");
@@ -126,7 +126,7 @@ struct Continues {
 #[tokio::test(start_paused = true)]
 async fn without_on_exit_a_finished_task_leaves_the_registry_running() {
     let running = Continues::builder().build().unwrap().start().await.unwrap();
-    tokio::time::sleep(Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_mins(1)).await;
     assert_eq!(running.one_shot.done.load(Ordering::SeqCst), 1);
     assert!(!running.handle().is_stopping());
     assert_eq!(running.states(), [("OneShot".to_string(), State::Running)]);
@@ -382,7 +382,7 @@ async fn a_failing_service_is_restarted_with_its_dependents_then_escalates() {
         Listener::OPTIONS.restart,
         Some(
             ServiceRestart::DEFAULT
-                .max_restarts(2, Duration::from_secs(60))
+                .max_restarts(2, Duration::from_mins(1))
                 .backoff(Duration::from_secs(1), 1500 * MS)
         )
     );
