@@ -195,3 +195,44 @@ async fn readiness_turns_off_at_once_when_a_drain_begins() {
         "the ordered stop waited for the drain"
     );
 }
+
+/// Fails every run; restarted after 10 s, forever.
+struct Flaky;
+
+impl Service for Flaky {
+    const NAME: &'static str = "Flaky";
+    const HAS_START_HOOK: bool = false;
+    const HAS_STOP_HOOK: bool = false;
+    const HAS_HEALTH_CHECK: bool = false;
+    fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>) {
+        tasks.spawn(
+            TaskSpec::new("poll")
+                .restart(lifecycle_core::Restart::OnFailure)
+                .backoff(Duration::from_secs(10), Duration::from_secs(10))
+                .jitter(0.0),
+            |_| async { Err::<(), _>(std::io::Error::other("upstream down")) },
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn probe_bodies_list_each_task_with_its_state_restarts_and_last_error() {
+    let mut registry = DynRegistry::new();
+    registry.add(Arc::new(Flaky));
+    let running = registry.build().unwrap().start().await.unwrap();
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let (status, body) = get(&running.handle(), Probe::Readiness).await;
+    // Its only task waits in backoff: not ready (so a load balancer stops routing to it).
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    let task = &body.services[0].tasks[0];
+    assert_eq!(task.name, "poll");
+    assert_eq!(task.state, "backoff");
+    assert_eq!(task.next_run_in_ms, Some(6_000));
+    assert_eq!(task.restarts, 1);
+    assert_eq!(task.last_error.as_deref(), Some("upstream down"));
+    // Liveness lists the tasks too (and passes: nothing is Failed).
+    let (status, body) = get(&running.handle(), Probe::Liveness).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.services[0].tasks[0].state, "backoff");
+    running.stop().await;
+}

@@ -148,6 +148,60 @@ pub struct ServiceProbe {
     /// Why it fails the probe, or what its health check said when degraded.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub reason: Option<String>,
+    /// Each background task: state, restarts, last error.
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub tasks: Vec<TaskProbe>,
+}
+
+/// One background task in a [`ServiceProbe`].
+///
+/// ```
+/// # use lifecycle_core::ops::probes::TaskProbe;
+/// fn flapping(t: &TaskProbe) -> bool { t.restarts > 3 }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct TaskProbe {
+    /// The task's name.
+    pub name: String,
+    /// `"running"`, `"backoff"`, `"finished"` or `"failed"`.
+    pub state: String,
+    /// In backoff: milliseconds until its next run.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub next_run_in_ms: Option<u64>,
+    /// Restarts so far.
+    pub restarts: u32,
+    /// Its last error, as text (the value stays in [`TaskStatus`](crate::task::TaskStatus)).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub last_error: Option<String>,
+}
+
+impl From<&crate::task::TaskStatus> for TaskProbe {
+    fn from(t: &crate::task::TaskStatus) -> Self {
+        let (state, next_run_in_ms) = match t.state {
+            crate::task::TaskState::Running => ("running", None),
+            crate::task::TaskState::Backoff { until } => (
+                "backoff",
+                Some(
+                    u64::try_from(
+                        until
+                            .saturating_duration_since(tokio::time::Instant::now())
+                            .as_millis(),
+                    )
+                    .unwrap_or(u64::MAX),
+                ),
+            ),
+            crate::task::TaskState::Finished => ("finished", None),
+            crate::task::TaskState::Failed => ("failed", None),
+        };
+        Self {
+            name: t.name.to_owned(),
+            state: state.to_owned(),
+            next_run_in_ms,
+            restarts: t.restarts,
+            last_error: t.last_error.as_ref().map(ToString::to_string),
+        }
+    }
 }
 
 fn state_only(
@@ -162,12 +216,17 @@ fn state_only(
         .into_iter()
         .map(|(name, state)| {
             let ok = passes(state);
+            let tasks = handle
+                .tasks(name.as_str())
+                .map(|tasks| tasks.iter().map(TaskProbe::from).collect())
+                .unwrap_or_default();
             ServiceProbe {
                 name,
                 state: state.to_string(),
                 ok,
                 health: None,
                 reason: (!ok).then(|| format!("{why}: {state}")),
+                tasks,
             }
         })
         .collect();
@@ -248,6 +307,7 @@ pub async fn readiness(handle: &RegistryHandle) -> ProbeBody {
             };
             let ok = s.state == State::Running && health != "unhealthy";
             ServiceProbe {
+                tasks: s.tasks.iter().map(TaskProbe::from).collect(),
                 name: s.name,
                 state: s.state.to_string(),
                 ok,
