@@ -938,3 +938,24 @@ async fn stop_when_idle_stops_once_every_task_has_finished() {
         .unwrap();
     assert!(report.is_clean());
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_summary_names_the_escalating_failure_once() {
+    let mut registry = DynRegistry::new();
+    registry.add_named(
+        "writer",
+        Arc::new(Svc::<true>::new().task(TaskSpec::new("write"), |_| async {
+            Err(DiskFull("/once").into())
+        })),
+    );
+    let running = registry.build().unwrap().start().await.unwrap();
+    let Err(RunError::Escalated { report, .. }) = running.wait().await else {
+        panic!("expected an escalation")
+    };
+    assert_eq!(
+        report.summary().matches("/once").count(),
+        1,
+        "{}",
+        report.summary()
+    );
+}

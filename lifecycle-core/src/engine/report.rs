@@ -127,7 +127,10 @@ impl RegistryStopReport {
                     s.service, s.blocking_still_running
                 );
             }
-            for e in &s.errors {
+            // The failure that shut the registry down is already first in the line.
+            let escalated =
+                |e: &Arc<ServiceError>| self.escalated.as_ref().is_some_and(|x| Arc::ptr_eq(x, e));
+            for e in s.errors.iter().filter(|e| !escalated(e)) {
                 let _ = write!(out, "{e}; ");
             }
             for f in &s.child_failures {
