@@ -156,6 +156,11 @@ pub use lifecycle_derive::{
     Registry, Service, background_task, health, on_reload, on_start, on_stop, tasks,
 };
 
+/// Not public API: what the tasks macro implements. Re-exported here so a compile error about
+/// it (two `#[lifecycle_core::tasks]` blocks for one type) names no private module.
+#[doc(hidden)]
+pub use macro_support::TaskBlock;
+
 /// Not public API: the synchronous cores that `tests/loom.rs` models.
 #[cfg(lifecycle_loom)]
 #[doc(hidden)]
