@@ -298,10 +298,7 @@ impl<'e> Run<'e> {
     async fn supervise(mut self, commands: &mut mpsc::UnboundedReceiver<Command>) {
         let engine = self.engine;
         loop {
-            let deadline = self.stopping.map_or_else(
-                || deadline_after(Instant::now(), engine.shutdown_timeout),
-                |(deadline, _)| deadline,
-            );
+            let deadline = self.stop_deadline();
             let drain_until = self.drain_until;
             let stops_idle = self.stops.is_idle();
             let backoff_until = self.active.as_ref().and_then(admin::Active::backoff_until);
@@ -418,12 +415,18 @@ impl<'e> Run<'e> {
         let engine = self.engine;
         engine.set_phase(crate::control::RegistryPhase::Stopping);
         engine.emit_registry(Event::Stopping);
-        let deadline = self.stopping.map_or_else(
-            || deadline_after(Instant::now(), engine.shutdown_timeout),
-            |(deadline, _)| deadline,
-        );
+        let deadline = self.stop_deadline();
         self.stops
             .extend(0..engine.nodes.len() as ServiceIndex, deadline);
+    }
+
+    /// The registry stop's deadline once one was requested; otherwise the bound of a stop
+    /// that begins now.
+    fn stop_deadline(&self) -> Instant {
+        self.stopping.map_or_else(
+            || deadline_after(Instant::now(), self.engine.shutdown_timeout),
+            |(deadline, _)| deadline,
+        )
     }
 
     /// A service failed past its policy: its escalation applies.
@@ -448,14 +451,9 @@ impl<'e> Run<'e> {
                 self.begin_stop(true, None);
             }
             Escalation::StopDependents => {
-                let set = engine.graph.dependents_closure(i);
                 let deadline = deadline_after(Instant::now(), engine.shutdown_timeout);
-                let members = set
-                    .iter()
-                    .enumerate()
-                    .filter(|&(_, &m)| m)
-                    .map(|(j, _)| j as ServiceIndex);
-                self.stops.extend(members, deadline);
+                self.stops
+                    .extend(engine.graph.dependents_closure_list(i), deadline);
             }
         }
     }

@@ -75,6 +75,14 @@ impl Graph {
         member
     }
 
+    /// `i` and everything that depends on it, transitively, in index order.
+    pub(crate) fn dependents_closure_list(&self, i: ServiceIndex) -> Vec<ServiceIndex> {
+        let member = self.dependents_closure(i);
+        (0..self.len() as ServiceIndex)
+            .filter(|&j| member[j as usize])
+            .collect()
+    }
+
     /// A cycle if there is one, as node indices with the first repeated at the end.
     pub(crate) fn find_cycle(&self) -> Option<Vec<ServiceIndex>> {
         // Iterative DFS with colours: 0 white, 1 on stack, 2 done.
