@@ -355,13 +355,24 @@ async fn daily_totals(
         limit,
         offset,
     };
+    cached_read(&s, key, move |c| {
+        views::daily_totals(c, q.from, q.to, limit, offset)
+    })
+    .await
+}
+
+/// A view read through the response cache: on a miss, `read` runs on a reader connection and
+/// its rows are encoded once; the cached bytes are the response.
+async fn cached_read<T, F>(s: &AppState, key: CacheKey, read: F) -> ApiResult<Response>
+where
+    T: serde::Serialize + Send + 'static,
+    F: FnOnce(&rusqlite::Connection) -> Result<T, DbError> + Send + 'static,
+{
     let db = Arc::clone(&s.db);
     let body = s
         .cache
         .get_or_try_insert(key, || async move {
-            let rows = db
-                .read(move |c| views::daily_totals(c, q.from, q.to, limit, offset))
-                .await?;
+            let rows = db.read(read).await?;
             Ok::<_, DbError>(encode(&rows))
         })
         .await?;
@@ -392,17 +403,10 @@ async fn monthly_sales(
         limit,
         offset,
     };
-    let db = Arc::clone(&s.db);
-    let body = s
-        .cache
-        .get_or_try_insert(key, || async move {
-            let rows = db
-                .read(move |c| views::monthly_sales(c, q.region, q.product, limit, offset))
-                .await?;
-            Ok::<_, DbError>(encode(&rows))
-        })
-        .await?;
-    Ok(json_bytes(body))
+    cached_read(&s, key, move |c| {
+        views::monthly_sales(c, q.region, q.product, limit, offset)
+    })
+    .await
 }
 
 async fn refresh_metrics(State(s): State<AppState>) -> Json<Value> {
