@@ -7,6 +7,15 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_forecast-platform");
 
+/// Sends SIGTERM to the child (what an orchestrator does).
+fn sigterm(child: &Child) {
+    let sent = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -TERM failed");
+}
+
 fn wait_with_deadline(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
     let deadline = Instant::now() + limit;
     loop {
@@ -62,11 +71,7 @@ fn sigterm_stops_in_reverse_order_and_exits_zero_within_2s() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
 
     let sent = Instant::now();
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    sigterm(&child);
     let status = wait_with_deadline(&mut child, Duration::from_secs(2));
     let latency = sent.elapsed();
     let Some(status) = status else {
@@ -166,11 +171,7 @@ fn sigterm_during_start_up_interrupts_it() {
     }
     std::thread::sleep(Duration::from_millis(100));
     let sent = Instant::now();
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(kill.success());
+    sigterm(&child);
     let status = wait_with_deadline(&mut child, Duration::from_secs(3));
     let latency = sent.elapsed();
     let Some(status) = status else {
@@ -234,10 +235,7 @@ fn json_logs_and_no_colours_off_a_terminal() {
             }
             lines.push(line);
         }
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
+        sigterm(&child);
         let status = wait_with_deadline(&mut child, Duration::from_secs(3)).unwrap();
         let mut rest = String::new();
         stdout.read_to_string(&mut rest).unwrap();
@@ -295,10 +293,7 @@ fn a_stop_that_had_to_abort_tasks_exits_non_zero() {
     };
     // First run builds the views quickly; a clean stop exits 0.
     let (mut child, _, _) = run(&[]);
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    sigterm(&child);
     assert_eq!(
         wait_with_deadline(&mut child, Duration::from_secs(3))
             .unwrap()
@@ -317,10 +312,7 @@ fn a_stop_that_had_to_abort_tasks_exits_non_zero() {
     conn.read_to_string(&mut response).unwrap();
     assert!(response.starts_with("HTTP/1.1 202"), "{response}");
     std::thread::sleep(Duration::from_millis(200));
-    Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
+    sigterm(&child);
     let status = wait_with_deadline(&mut child, Duration::from_secs(3));
     let Some(status) = status else {
         let _ = child.kill();
