@@ -172,9 +172,9 @@ pub mod __loom {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::macro_support::{
-        DeclaresTasks, DefaultField, DependencyField, ProvideField, RegistryService, Shareable,
-        ShareableField, ShutdownParam, TaskBlock, add_service, assert_declares_tasks, assert_send,
-        assert_shareable, assert_shareable_field,
+        DeclaresTasks, DefaultField, DependencyField, Hooks, ProvideField, RegistryService,
+        Shareable, ShareableField, ShutdownParam, TaskBlock, add_service, assert_declares_tasks,
+        assert_send, assert_shareable, assert_shareable_field,
     };
     pub use crate::service::generic_name;
     pub use std::any::TypeId;

@@ -4,6 +4,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use futures_util::future::BoxFuture;
+
 use crate::{BoxError, Health, TaskSpawner};
 
 // Hooks and tasks return `TaskOutcome`s and health checks `IntoHealth` values: the expansions
@@ -46,6 +48,68 @@ pub trait TaskBlock: Sized + Send + Sync + 'static {
     fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>) {
         let _ = (self, tasks);
     }
+    /// The block as the derived `Service`'s [`Hooks`]. A projection, not a generic function's
+    /// bound: a missing block is reported with this trait's message and no extra note.
+    const HOOKS: Hooks<Self> = Hooks {
+        has_start: Self::HAS_START_HOOK,
+        has_stop: Self::HAS_STOP_HOOK,
+        has_reload: Self::HAS_RELOAD_HOOK,
+        has_health: Self::HAS_HEALTH_CHECK,
+        on_start: |service| Box::pin(service.on_start()),
+        on_stop: |service| Box::pin(service.on_stop()),
+        on_reload: |service| Box::pin(service.on_reload()),
+        health: |service| Box::pin(service.health()),
+        spawn_tasks: Self::spawn_tasks,
+    };
+}
+
+/// A derived service's hooks as function pointers: `#[derive(Service)]` sets
+/// [`Service::HOOKS`](crate::Service) to this instead of overriding `on_start`, `on_stop`,
+/// `on_reload`, `health` and `spawn_tasks`. One constant per service instead of five methods
+/// with `impl Future` return types is what keeps `cargo check` of many derived services cheap
+/// (`benches/compile-time/CHECK-TIME.md`); the boxing is the one the engine does anyway.
+pub struct Hooks<S> {
+    /// The service has an `#[on_start]` method.
+    pub has_start: bool,
+    /// The service has an `#[on_stop]` method.
+    pub has_stop: bool,
+    /// The service has an `#[on_reload]` method.
+    pub has_reload: bool,
+    /// The service has a `#[health]` method.
+    pub has_health: bool,
+    /// Runs the `#[on_start]` method.
+    pub on_start: fn(&S) -> BoxFuture<'_, Result<(), BoxError>>,
+    /// Runs the `#[on_stop]` method.
+    pub on_stop: fn(&S) -> BoxFuture<'_, Result<(), BoxError>>,
+    /// Runs the `#[on_reload]` method.
+    pub on_reload: fn(&S) -> BoxFuture<'_, Result<(), BoxError>>,
+    /// Runs the `#[health]` method.
+    pub health: fn(&S) -> BoxFuture<'_, Health>,
+    /// Spawns every `#[background_task]`.
+    pub spawn_tasks: fn(&Arc<S>, &mut TaskSpawner<'_>),
+}
+
+// Not derived: `Hooks<S>` is `Copy` for every `S` (it holds only function pointers).
+impl<S> Clone for Hooks<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S> Copy for Hooks<S> {}
+
+impl<S> Hooks<S> {
+    /// A derived service without a tasks block: no hooks, no tasks.
+    pub const NONE: Self = Self {
+        has_start: false,
+        has_stop: false,
+        has_reload: false,
+        has_health: false,
+        on_start: |_| Box::pin(std::future::ready(Ok(()))),
+        on_stop: |_| Box::pin(std::future::ready(Ok(()))),
+        on_reload: |_| Box::pin(std::future::ready(Ok(()))),
+        health: |_| Box::pin(std::future::ready(Health::Healthy)),
+        spawn_tasks: |_, _| {},
+    };
 }
 
 /// Implemented by `#[derive(Service)]` when it has `#[service(tasks)]`.

@@ -6,6 +6,8 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::{BoxFuture, Either};
+
 use crate::BoxError;
 use crate::health::Health;
 use crate::task::TaskSpawner;
@@ -271,16 +273,34 @@ pub trait Service: Send + Sync + Sized + 'static {
     /// Timeouts and escalation.
     const OPTIONS: ServiceOptions = ServiceOptions::DEFAULT;
     /// `false` if `on_start` is the default no-op, so the engine never calls (or boxes) it.
-    const HAS_START_HOOK: bool = true;
+    /// (For a derived service: whether its tasks block has an `#[on_start]`.)
+    const HAS_START_HOOK: bool = match Self::HOOKS {
+        Some(hooks) => hooks.has_start,
+        None => true,
+    };
     /// `false` if `on_stop` is the default no-op.
-    const HAS_STOP_HOOK: bool = true;
+    const HAS_STOP_HOOK: bool = match Self::HOOKS {
+        Some(hooks) => hooks.has_stop,
+        None => true,
+    };
     /// `false` if `health` is the default (always healthy).
-    const HAS_HEALTH_CHECK: bool = true;
+    const HAS_HEALTH_CHECK: bool = match Self::HOOKS {
+        Some(hooks) => hooks.has_health,
+        None => true,
+    };
     /// `true` if the service has an [`on_reload`](Self::on_reload). Unlike the other hooks,
     /// reload is opt-in: the default is `false`, and a hand-written `on_reload` is called
     /// only when this is set (the derive sets it for an `#[on_reload]` method), so the reload
     /// report lists only services that actually reload.
-    const HAS_RELOAD_HOOK: bool = false;
+    const HAS_RELOAD_HOOK: bool = match Self::HOOKS {
+        Some(hooks) => hooks.has_reload,
+        None => false,
+    };
+    /// Not public API: set by `#[derive(Service)]`, whose hooks and tasks the default methods
+    /// (and `HAS_*` constants) then follow. A hand-written service overrides the methods
+    /// instead and leaves this `None`.
+    #[doc(hidden)]
+    const HOOKS: Option<crate::__private::Hooks<Self>> = None;
 
     /// The name the registry gives this service: [`NAME`](Self::NAME) by default. Generic
     /// services override it to include their type arguments (`Scheduler<Daily>`), so two
@@ -302,12 +322,12 @@ pub trait Service: Send + Sync + Sized + 'static {
     /// restart policy runs `on_stop` and then `on_start` again on the same value (dependents
     /// hold it behind `Arc`), so reset what the previous incarnation left.
     fn on_start(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
-        std::future::ready(Ok(()))
+        derived_or(Self::HOOKS.map(|hooks| (hooks.on_start)(self)), Ok(()))
     }
 
     /// Runs once after every task ended (or was aborted).
     fn on_stop(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
-        std::future::ready(Ok(()))
+        derived_or(Self::HOOKS.map(|hooks| (hooks.on_stop)(self)), Ok(()))
     }
 
     /// Re-reads configuration without a restart: called for every Running service that has
@@ -333,17 +353,33 @@ pub trait Service: Send + Sync + Sized + 'static {
     /// }
     /// ```
     fn on_reload(&self) -> impl Future<Output = Result<(), BoxError>> + Send {
-        std::future::ready(Ok(()))
+        derived_or(Self::HOOKS.map(|hooks| (hooks.on_reload)(self)), Ok(()))
     }
 
     /// The service's own view of its health; bounded by the registry's health timeout.
     fn health(&self) -> impl Future<Output = Health> + Send {
-        std::future::ready(Health::Healthy)
+        derived_or(
+            Self::HOOKS.map(|hooks| (hooks.health)(self)),
+            Health::Healthy,
+        )
     }
 
     /// Spawns the background tasks, after `on_start` succeeded.
     fn spawn_tasks(self: &Arc<Self>, tasks: &mut TaskSpawner<'_>) {
-        let _ = tasks;
+        if let Some(hooks) = Self::HOOKS {
+            (hooks.spawn_tasks)(self, tasks);
+        }
+    }
+}
+
+/// A derived service's hook future, or the default's ready value.
+fn derived_or<T>(
+    derived: Option<BoxFuture<'_, T>>,
+    default: T,
+) -> Either<BoxFuture<'_, T>, std::future::Ready<T>> {
+    match derived {
+        Some(future) => Either::Left(future),
+        None => Either::Right(std::future::ready(default)),
     }
 }
 

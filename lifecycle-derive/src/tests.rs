@@ -571,15 +571,24 @@ fn on_reload_is_a_hook_like_on_start() {
         #[service(tasks)]
         struct S {}
     });
+    // The derived `Service` follows the block's hooks (reload included) through one
+    // constant: no overriding method, no `HAS_*` constant of its own.
     assert!(
-        out.contains("const HAS_RELOAD_HOOK : bool = < Self as :: lifecycle_core :: __private :: TaskBlock > :: HAS_RELOAD_HOOK"),
+        out.contains("const HOOKS : :: core :: option :: Option < :: lifecycle_core :: __private :: Hooks < Self >> = :: core :: option :: Option :: Some (< Self as :: lifecycle_core :: __private :: TaskBlock > :: HOOKS)"),
         "{out}"
     );
-    assert!(out.contains("fn on_reload"), "{out}");
+    assert!(
+        !out.contains("fn on_reload") && !out.contains("HAS_"),
+        "{out}"
+    );
     let out = service(quote!(
         struct S {}
     ));
-    assert!(!out.contains("RELOAD"), "no block, no reload: {out}");
+    assert!(
+        out.contains("Option :: Some (:: lifecycle_core :: __private :: Hooks :: NONE)"),
+        "no block, no hooks: {out}"
+    );
+    assert!(!out.contains("TaskBlock"), "no block, no reload: {out}");
 }
 
 #[test]

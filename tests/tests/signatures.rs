@@ -200,3 +200,57 @@ async fn cfg_gated_hooks_and_tasks_exist_exactly_when_their_method_does() {
     running.stop().await;
     assert_eq!(*gated.runs.lock().unwrap(), ["task", "on_stop"]);
 }
+
+/// Every hook, for calling through the `Service` trait directly.
+#[derive(Service, Default)]
+#[service(tasks)]
+struct Hooked {
+    calls: Mutex<Vec<&'static str>>,
+}
+
+#[lifecycle_core::tasks]
+impl Hooked {
+    #[on_start]
+    async fn begin(&self) {
+        self.calls.lock().unwrap().push("start");
+    }
+    #[on_stop]
+    async fn end(&self) -> Outcome {
+        self.calls.lock().unwrap().push("stop");
+        Err("stop failed".into())
+    }
+    #[on_reload]
+    async fn refresh(&self) {
+        self.calls.lock().unwrap().push("reload");
+    }
+    #[health]
+    async fn check(&self) -> lifecycle_core::Health {
+        lifecycle_core::Health::Degraded("slow".into())
+    }
+}
+
+#[tokio::test]
+async fn a_derived_services_trait_methods_are_its_hooks() {
+    // The derive overrides no `Service` method (one `HOOKS` constant instead, for check time):
+    // calling the trait's methods must still run the block's hooks, with their values.
+    let service = Hooked::default();
+    assert!(Service::on_start(&service).await.is_ok());
+    let stop_error = Service::on_stop(&service).await.unwrap_err();
+    assert_eq!(stop_error.to_string(), "stop failed");
+    assert!(Service::on_reload(&service).await.is_ok());
+    assert_eq!(
+        Service::health(&service).await,
+        lifecycle_core::Health::Degraded("slow".into())
+    );
+    assert_eq!(*service.calls.lock().unwrap(), ["start", "stop", "reload"]);
+    const {
+        assert!(
+            Hooked::HAS_START_HOOK
+                && Hooked::HAS_STOP_HOOK
+                && Hooked::HAS_RELOAD_HOOK
+                && Hooked::HAS_HEALTH_CHECK
+        );
+        assert!(!Base::HAS_START_HOOK && !Base::HAS_STOP_HOOK && !Base::HAS_RELOAD_HOOK);
+        assert!(!Base::HAS_HEALTH_CHECK);
+    };
+}

@@ -1,5 +1,6 @@
 //! The object-safe face of a [`Service`]: what the engine calls. Futures are boxed only for
-//! hooks a service actually has (its `HAS_*` consts).
+//! hooks a service actually has (its `HAS_*` consts), and once: a derived service's hooks
+//! (`Service::HOOKS`) already return boxed futures.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -37,16 +38,28 @@ impl<S: Service> ErasedService for S {
         S::HAS_RELOAD_HOOK
     }
     fn reload_hook(&self) -> BoxFuture<'_, Result<(), BoxError>> {
-        Box::pin(self.on_reload())
+        match S::HOOKS {
+            Some(hooks) => (hooks.on_reload)(self),
+            None => Box::pin(self.on_reload()),
+        }
     }
     fn start_hook(&self) -> BoxFuture<'_, Result<(), BoxError>> {
-        Box::pin(self.on_start())
+        match S::HOOKS {
+            Some(hooks) => (hooks.on_start)(self),
+            None => Box::pin(self.on_start()),
+        }
     }
     fn stop_hook(&self) -> BoxFuture<'_, Result<(), BoxError>> {
-        Box::pin(self.on_stop())
+        match S::HOOKS {
+            Some(hooks) => (hooks.on_stop)(self),
+            None => Box::pin(self.on_stop()),
+        }
     }
     fn health_check(&self) -> BoxFuture<'_, Health> {
-        Box::pin(self.health())
+        match S::HOOKS {
+            Some(hooks) => (hooks.health)(self),
+            None => Box::pin(self.health()),
+        }
     }
     fn spawn_all(self: Arc<Self>, spawner: &mut TaskSpawner<'_>) {
         self.spawn_tasks(spawner);

@@ -6,7 +6,7 @@ use syn::spanned::Spanned as _;
 use syn::{Ident, Type, WherePredicate, parse_quote};
 
 use super::model::{FieldKind, ServiceModel};
-use crate::common::{local, local_at, respan};
+use crate::common::{local, respan};
 
 pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
     let krate = &model.krate;
@@ -28,46 +28,18 @@ pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
         quote!(const OPTIONS: #krate::ServiceOptions = #krate::ServiceOptions::DEFAULT #(.#options)*;)
     };
 
-    let task_block = model
-        .tasks
-        .map(|span| quote_spanned!(span=> <Self as #krate::__private::TaskBlock>));
-    let has = |constant: &str| -> TokenStream {
-        let constant = Ident::new(constant, Span::call_site());
-        task_block
-            .as_ref()
-            .map_or_else(|| quote!(false), |block| quote!(#block::#constant))
-    };
-    let (has_start, has_stop, has_health) = (
-        has("HAS_START_HOOK"),
-        has("HAS_STOP_HOOK"),
-        has("HAS_HEALTH_CHECK"),
+    // One constant, not five overriding methods and four `HAS_*` constants: `Service`'s
+    // defaults follow these function pointers, and every overriding method is what
+    // `cargo check` pays for per service (benches/compile-time/CHECK-TIME.md). Spanned at the
+    // `tasks` flag: a missing tasks block is reported there, once.
+    let hooks = model.tasks.map_or_else(
+        || quote!(#krate::__private::Hooks::NONE),
+        |span| quote_spanned!(span=> <Self as #krate::__private::TaskBlock>::HOOKS),
     );
-    // Reload is opt-in (`Service`'s default is `false`): only a tasks block can set it.
-    let has_reload = task_block
-        .as_ref()
-        .map(|block| quote!(const HAS_RELOAD_HOOK: bool = #block::HAS_RELOAD_HOOK;));
-    let hooks = task_block.as_ref().zip(model.tasks).map(|(block, span)| {
-        // Not a name the user's items can shadow (a `const tasks` in scope).
-        let tasks = local_at("tasks", span);
-        // Spanned at the `tasks` flag: a missing block is reported there, once.
-        quote_spanned! {span=>
-            fn on_start(&self) -> impl ::core::future::Future<Output = ::core::result::Result<(), #krate::BoxError>> + ::core::marker::Send {
-                #block::on_start(self)
-            }
-            fn on_stop(&self) -> impl ::core::future::Future<Output = ::core::result::Result<(), #krate::BoxError>> + ::core::marker::Send {
-                #block::on_stop(self)
-            }
-            fn on_reload(&self) -> impl ::core::future::Future<Output = ::core::result::Result<(), #krate::BoxError>> + ::core::marker::Send {
-                #block::on_reload(self)
-            }
-            fn health(&self) -> impl ::core::future::Future<Output = #krate::Health> + ::core::marker::Send {
-                #block::health(self)
-            }
-            fn spawn_tasks(self: &::std::sync::Arc<Self>, #tasks: &mut #krate::TaskSpawner<'_>) {
-                #block::spawn_tasks(self, #tasks);
-            }
-        }
-    });
+    let hooks = quote! {
+        const HOOKS: ::core::option::Option<#krate::__private::Hooks<Self>> =
+            ::core::option::Option::Some(#hooks);
+    };
 
     let fields = model.fields.as_deref().unwrap_or_default();
     let dependency_types: Vec<TokenStream> = fields
@@ -104,10 +76,6 @@ pub(crate) fn expand(model: &ServiceModel) -> TokenStream {
             const NAME: &'static str = #name;
             #generic_name
             #options
-            const HAS_START_HOOK: bool = #has_start;
-            const HAS_STOP_HOOK: bool = #has_stop;
-            const HAS_HEALTH_CHECK: bool = #has_health;
-            #has_reload
             #dependencies
             #hooks
         }
