@@ -176,6 +176,10 @@ pub mod __private {
         ShareableField, ShutdownParam, TaskBlock, add_service, assert_declares_tasks, assert_send,
         assert_shareable, assert_shareable_field,
     };
+    pub use crate::macro_support::{
+        GeneratedBuilder, GeneratedServices, RegistryBuilder, assert_generated_builder,
+        assert_generated_services,
+    };
     pub use crate::service::generic_name;
     pub use std::any::TypeId;
     pub use std::future::Future;

@@ -192,3 +192,38 @@ pub fn assert_declares_tasks<T: ?Sized + DeclaresTasks>() {}
 pub fn assert_send<F: Future + Send>(future: F) -> F {
     future
 }
+
+/// The builder `#[derive(Registry)]` generates for `Self`. The derive defines the builder (and
+/// the services struct) inside an anonymous `const` block, so that its own code always reaches
+/// them whatever else the module names, and makes them nameable with module-level aliases:
+/// `type AppBuilder = <App as RegistryBuilder>::Builder;`.
+pub trait RegistryBuilder: crate::Registry {
+    /// The generated builder.
+    type Builder;
+}
+
+/// Implemented by the builder `#[derive(Registry)]` generates for `R`, and only by it: checks
+/// that the builder's name resolves, in the registry's module, to the generated alias and not
+/// to a user item of the same name.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` here is not the builder `#[derive(Registry)]` generates for `{R}`",
+    label = "another item in this module is named `{Self}`",
+    note = "rename that item, or give the generated builder another name: `#[registry(builder = {R}RegistryBuilder)]`"
+)]
+pub trait GeneratedBuilder<R> {}
+
+/// Implemented by the services struct `#[derive(Registry)]` generates for `R`, and only by it
+/// (see [`GeneratedBuilder`]).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` here is not the services struct `#[derive(Registry)]` generates for `{R}`",
+    label = "another item in this module is named `{Self}`",
+    note = "rename that item, or give the generated services struct another name: `#[registry(services = {R}RegistryServices)]`"
+)]
+pub trait GeneratedServices<R> {}
+
+/// Checks that `B`, as named in the registry's module, is the builder generated for `R`.
+pub const fn assert_generated_builder<B: ?Sized + GeneratedBuilder<R>, R>() {}
+
+/// Checks that `S`, as named in the registry's module, is the services struct generated for
+/// `R`.
+pub const fn assert_generated_services<S: ?Sized + GeneratedServices<R>, R>() {}

@@ -107,29 +107,79 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
     let options = local("options");
     let services_local = local("services");
 
+    // The builder, services and slots are defined inside the anonymous `const` block, under
+    // their own names: every reference the expansion makes reaches them (a block's items
+    // shadow the module's), whatever the user's module names. Outside, the builder and the
+    // services are named through aliases; a user item of the same name is E0428 at the alias
+    // (spanned at the registry's name, or at the name given in `#[registry(…)]`), then one
+    // explanatory error from the check below, and no cascade into the generated impls.
+    let assert_builder = respan(
+        &quote!(#krate::__private::assert_generated_builder),
+        builder.span(),
+    );
+    let assert_services = respan(
+        &quote!(#krate::__private::assert_generated_services),
+        services.span(),
+    );
+    // Every token of an alias at its name: E0428's "redefined here" (or "previous
+    // definition") label points at the registry's name or at the name in `#[registry(…)]`.
+    let builder_alias = respan(
+        &quote!(#vis type #builder = <#ident as #krate::__private::RegistryBuilder>::Builder;),
+        builder.span(),
+    );
+    let services_alias = respan(
+        &quote!(#vis type #services = <#ident as #krate::Registry>::Services;),
+        services.span(),
+    );
     quote! {
         #[doc = #builder_doc]
-        #[must_use]
-        #vis struct #builder {
-            #( #idents: ::core::option::Option<#types>, )*
-            #options_field: ::core::option::Option<#krate::RegistryOptions>,
-        }
+        #builder_alias
 
         #[doc = #services_doc]
-        #[derive(::core::clone::Clone)]
-        #vis struct #services {
-            #(
-                #[doc = #service_field_docs]
-                pub #idents: ::std::sync::Arc<#types>,
-            )*
-        }
+        #services_alias
 
-        #[doc(hidden)]
-        #vis struct #slots {
-            #( #idents: #krate::Slot<#types>, )*
-        }
+        // In the registry's module, the names resolve to the generated types: no user item
+        // of the same name shadows the aliases.
+        const _: () = {
+            #assert_builder::<#builder, #ident>();
+            #assert_services::<#services, #ident>();
+        };
 
         const _: () = {
+            #[doc = #builder_doc]
+            #[must_use]
+            #vis struct #builder {
+                #( #idents: ::core::option::Option<#types>, )*
+                #options_field: ::core::option::Option<#krate::RegistryOptions>,
+            }
+
+            #[doc = #services_doc]
+            #[derive(::core::clone::Clone)]
+            #vis struct #services {
+                #(
+                    #[doc = #service_field_docs]
+                    pub #idents: ::std::sync::Arc<#types>,
+                )*
+            }
+
+            #[doc(hidden)]
+            #vis struct #slots {
+                #( #idents: #krate::Slot<#types>, )*
+            }
+
+            #[automatically_derived]
+            impl #krate::__private::RegistryBuilder for #ident {
+                type Builder = #builder;
+            }
+
+            #[automatically_derived]
+            #[diagnostic::do_not_recommend]
+            impl #krate::__private::GeneratedBuilder<#ident> for #builder {}
+
+            #[automatically_derived]
+            #[diagnostic::do_not_recommend]
+            impl #krate::__private::GeneratedServices<#ident> for #services {}
+
             #[automatically_derived]
             impl #ident {
                 /// Starts building the registry.
