@@ -197,6 +197,7 @@ pub fn assert_send<F: Future + Send>(future: F) -> F {
 /// the services struct) inside an anonymous `const` block, so that its own code always reaches
 /// them whatever else the module names, and makes them nameable with module-level aliases:
 /// `type AppBuilder = <App as RegistryBuilder>::Builder;`.
+#[doc(hidden)]
 pub trait RegistryBuilder: crate::Registry {
     /// The generated builder.
     type Builder;
@@ -210,6 +211,7 @@ pub trait RegistryBuilder: crate::Registry {
     label = "another item in this module is named `{Self}`",
     note = "rename that item, or give the generated builder another name: `#[registry(builder = {R}RegistryBuilder)]`"
 )]
+#[doc(hidden)]
 pub trait GeneratedBuilder<R> {}
 
 /// Implemented by the services struct `#[derive(Registry)]` generates for `R`, and only by it
@@ -219,6 +221,7 @@ pub trait GeneratedBuilder<R> {}
     label = "another item in this module is named `{Self}`",
     note = "rename that item, or give the generated services struct another name: `#[registry(services = {R}RegistryServices)]`"
 )]
+#[doc(hidden)]
 pub trait GeneratedServices<R> {}
 
 /// Checks that `B`, as named in the registry's module, is the builder generated for `R`.
