@@ -177,8 +177,7 @@ pub mod __private {
         assert_shareable, assert_shareable_field,
     };
     pub use crate::macro_support::{
-        GeneratedBuilder, GeneratedServices, RegistryBuilder, assert_generated_builder,
-        assert_generated_services,
+        GeneratedBuilder, GeneratedName, GeneratedServices, RegistryBuilder,
     };
     pub use crate::service::generic_name;
     pub use std::any::TypeId;

@@ -224,9 +224,25 @@ pub trait GeneratedBuilder<R> {}
 #[doc(hidden)]
 pub trait GeneratedServices<R> {}
 
-/// Checks that `B`, as named in the registry's module, is the builder generated for `R`.
-pub const fn assert_generated_builder<B: ?Sized + GeneratedBuilder<R>, R>() {}
+/// The checks that a builder's or services struct's name, in the registry's module, resolves
+/// to the generated type. Called through a type-relative path (`AppBuilder::…::<App>`), where
+/// the name's generic arguments are inferred: a generic user type of the same name gets the
+/// explanation too, not a suggestion to add generics to the registry.
+#[doc(hidden)]
+pub trait GeneratedName {
+    /// Checks that `Self` is the builder generated for `R`.
+    fn __lifecycle_generated_builder_of<R>()
+    where
+        Self: GeneratedBuilder<R>,
+    {
+    }
+    /// Checks that `Self` is the services struct generated for `R`.
+    fn __lifecycle_generated_services_of<R>()
+    where
+        Self: GeneratedServices<R>,
+    {
+    }
+}
 
-/// Checks that `S`, as named in the registry's module, is the services struct generated for
-/// `R`.
-pub const fn assert_generated_services<S: ?Sized + GeneratedServices<R>, R>() {}
+#[diagnostic::do_not_recommend]
+impl<T: ?Sized> GeneratedName for T {}

@@ -484,7 +484,7 @@ fn registry_names_are_unraw_and_renamable() {
     assert!(out.contains("type Parts ="), "{out}");
     assert!(out.contains("type Shared ="), "{out}");
     assert!(
-        out.contains("assert_generated_builder :: < Parts , r#struct >"),
+        out.contains("Parts :: __lifecycle_generated_builder_of :: < r#struct >"),
         "{out}"
     );
 }
@@ -515,11 +515,11 @@ fn generated_types_are_defined_in_the_const_block_and_aliased_outside() {
         "{out}"
     );
     assert!(
-        module.contains("assert_generated_builder :: < AppBuilder , App > ()"),
+        module.contains("AppBuilder :: __lifecycle_generated_builder_of :: < App >"),
         "{out}"
     );
     assert!(
-        module.contains("assert_generated_services :: < AppServices , App > ()"),
+        module.contains("AppServices :: __lifecycle_generated_services_of :: < App >"),
         "{out}"
     );
     for name in ["AppBuilder", "AppServices", "AppSlots"] {

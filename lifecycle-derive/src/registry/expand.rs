@@ -153,13 +153,17 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
     // services are named through aliases; a user item of the same name is E0428 at the alias
     // (spanned at the registry's name, or at the name given in `#[registry(…)]`), then one
     // explanatory error from the check below, and no cascade into the generated impls.
-    let assert_builder = respan(
-        &quote!(#krate::__private::assert_generated_builder),
-        builder.span(),
+    // Type-relative paths (the name's generics, if a user type has some, are inferred), at
+    // the alias's name: a failed check is reported there. Mixed-site spans resolve items as
+    // the user's tokens do, but mark the tokens as generated, so rustc does not print a
+    // suggestion that edits them (`struct <dyn App>` when the name is a user trait).
+    let check_builder = respan(
+        &quote!(let _ = #builder::__lifecycle_generated_builder_of::<#ident>;),
+        Span::mixed_site().located_at(builder.span()),
     );
-    let assert_services = respan(
-        &quote!(#krate::__private::assert_generated_services),
-        services.span(),
+    let check_services = respan(
+        &quote!(let _ = #services::__lifecycle_generated_services_of::<#ident>;),
+        Span::mixed_site().located_at(services.span()),
     );
     // Every token of an alias at its name: E0428's "redefined here" (or "previous
     // definition") label points at the registry's name or at the name in `#[registry(…)]`.
@@ -181,8 +185,9 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
         // In the registry's module, the names resolve to the generated types: no user item
         // of the same name shadows the aliases.
         const _: () = {
-            #assert_builder::<#builder, #ident>();
-            #assert_services::<#services, #ident>();
+            use #krate::__private::GeneratedName as _;
+            #check_builder
+            #check_services
         };
 
         const _: () = {
