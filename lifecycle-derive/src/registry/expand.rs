@@ -218,11 +218,9 @@ pub(crate) fn expand(model: &RegistryModel) -> TokenStream {
             }
 
             #[automatically_derived]
-            #[diagnostic::do_not_recommend]
             impl #krate::__private::GeneratedBuilder<#ident> for #builder {}
 
             #[automatically_derived]
-            #[diagnostic::do_not_recommend]
             impl #krate::__private::GeneratedServices<#ident> for #services {}
 
             #[automatically_derived]
