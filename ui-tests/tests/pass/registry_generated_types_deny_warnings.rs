@@ -35,6 +35,26 @@ fn port(services: &AppServices) -> u16 {
     *services.port
 }
 
+/// Methods are added to the generated builder through a trait (an alias of a generated type
+/// takes no inherent `impl`).
+pub trait WithDefaults {
+    /// The database, and port 8080.
+    fn with_defaults(self) -> Self;
+}
+
+impl WithDefaults for AppBuilder {
+    fn with_defaults(self) -> Self {
+        configure(self)
+    }
+}
+
+/// Trait impls on the services struct, through its alias.
+impl std::fmt::Display for AppServices {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "app on port {}", self.port)
+    }
+}
+
 async fn local_registry() -> usize {
     use lifecycle_core::{Registry, Service};
 
@@ -55,10 +75,11 @@ async fn local_registry() -> usize {
 
 #[tokio::main(flavor = "current_thread", start_paused = true)]
 async fn main() {
-    let builder = configure(App::builder());
+    let builder = App::builder().with_defaults();
     assert!(format!("{builder:?}").starts_with("AppBuilder { db: true, port: true"));
     let running = builder.build().unwrap().start().await.unwrap();
     assert_eq!(port(&running), 8080);
+    assert_eq!(running.to_string(), "app on port 8080");
     assert!(format!("{:?}", *running).starts_with("AppServices { db: "));
     assert_eq!(running.stop().await.stop_order(), ["Database"]);
     assert_eq!(local_registry().await, 1);
