@@ -176,6 +176,9 @@ pub mod __private {
         Shareable, ShareableField, ShutdownParam, TaskBlock, add_service, assert_declares_tasks,
         assert_send, assert_shareable, assert_shareable_field,
     };
+    pub use crate::macro_support::{
+        GeneratedBuilder, GeneratedName, GeneratedServices, RegistryBuilder,
+    };
     pub use crate::service::generic_name;
     pub use std::any::TypeId;
     pub use std::future::Future;

@@ -256,3 +256,57 @@ pub fn assert_declares_tasks<T: ?Sized + DeclaresTasks>() {}
 pub fn assert_send<F: Future + Send>(future: F) -> F {
     future
 }
+
+/// The builder `#[derive(Registry)]` generates for `Self`. The derive defines the builder (and
+/// the services struct) inside an anonymous `const` block, so that its own code always reaches
+/// them whatever else the module names, and makes them nameable with module-level aliases:
+/// `type AppBuilder = <App as RegistryBuilder>::Builder;`.
+#[doc(hidden)]
+pub trait RegistryBuilder: crate::Registry {
+    /// The generated builder.
+    type Builder;
+}
+
+/// Implemented by the builder `#[derive(Registry)]` generates for `R`, and only by it: checks
+/// that the builder's name resolves, in the registry's module, to the generated alias and not
+/// to a user item of the same name.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` here is not the builder `#[derive(Registry)]` generates for `{R}`",
+    label = "another item in this module is named `{Self}`",
+    note = "rename that item, or give the generated builder another name: `#[registry(builder = {R}RegistryBuilder)]`"
+)]
+#[doc(hidden)]
+pub trait GeneratedBuilder<R> {}
+
+/// Implemented by the services struct `#[derive(Registry)]` generates for `R`, and only by it
+/// (see [`GeneratedBuilder`]).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` here is not the services struct `#[derive(Registry)]` generates for `{R}`",
+    label = "another item in this module is named `{Self}`",
+    note = "rename that item, or give the generated services struct another name: `#[registry(services = {R}RegistryServices)]`"
+)]
+#[doc(hidden)]
+pub trait GeneratedServices<R> {}
+
+/// The checks that a builder's or services struct's name, in the registry's module, resolves
+/// to the generated type. Called through a type-relative path (`AppBuilder::…::<App>`), where
+/// the name's generic arguments are inferred: a generic user type of the same name gets the
+/// explanation too, not a suggestion to add generics to the registry.
+#[doc(hidden)]
+pub trait GeneratedName {
+    /// Checks that `Self` is the builder generated for `R`.
+    fn __lifecycle_generated_builder_of<R>()
+    where
+        Self: GeneratedBuilder<R>,
+    {
+    }
+    /// Checks that `Self` is the services struct generated for `R`.
+    fn __lifecycle_generated_services_of<R>()
+    where
+        Self: GeneratedServices<R>,
+    {
+    }
+}
+
+#[diagnostic::do_not_recommend]
+impl<T: ?Sized> GeneratedName for T {}

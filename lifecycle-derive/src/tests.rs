@@ -410,6 +410,7 @@ fn a_valid_registry_has_one_provide_impl_per_field_and_key() {
     );
     assert!(out.contains("pub struct PlatformBuilder"), "{out}");
     assert!(out.contains("pub struct PlatformServices"), "{out}");
+    assert!(out.contains("pub struct PlatformSlots"), "{out}");
     assert!(out.contains("add_value :: < Config >"), "{out}");
     assert!(out.contains("provide :: < dyn Cache , _ >"), "{out}");
     assert!(out.contains("missing_instance (\"legacy\")"), "{out}");
@@ -480,6 +481,58 @@ fn registry_names_are_unraw_and_renamable() {
     );
     assert!(out.contains("struct Parts"), "{out}");
     assert!(out.contains("struct Shared"), "{out}");
+    assert!(out.contains("type Parts ="), "{out}");
+    assert!(out.contains("type Shared ="), "{out}");
+    assert!(
+        out.contains("Parts :: __lifecycle_generated_builder_of :: < r#struct >"),
+        "{out}"
+    );
+}
+
+#[test]
+fn generated_types_are_defined_in_the_const_block_and_aliased_outside() {
+    let out = registry(quote! {
+        pub(crate) struct App { db: Database }
+    });
+    assert_eq!(errors(&out), 0, "{out}");
+    // Module level: only the two aliases and the check that their names reach the generated
+    // types; the structs (slots included) come after, inside the anonymous `const` block, so
+    // a user type of the same name cannot take their impls.
+    let block = out
+        .find("const _ : () = { # [doc")
+        .expect("the structs' const block");
+    let (module, inside) = out.split_at(block);
+    assert!(
+        module.contains(
+            "pub (crate) type AppBuilder = < App as :: lifecycle_core :: __private :: RegistryBuilder > :: Builder ;"
+        ),
+        "{out}"
+    );
+    assert!(
+        module.contains(
+            "pub (crate) type AppServices = < App as :: lifecycle_core :: Registry > :: Services ;"
+        ),
+        "{out}"
+    );
+    assert!(
+        module.contains("AppBuilder :: __lifecycle_generated_builder_of :: < App >"),
+        "{out}"
+    );
+    assert!(
+        module.contains("AppServices :: __lifecycle_generated_services_of :: < App >"),
+        "{out}"
+    );
+    for name in ["AppBuilder", "AppServices", "AppSlots"] {
+        assert!(!module.contains(&format!("struct {name}")), "{out}");
+        assert!(
+            inside.contains(&format!("pub (crate) struct {name}")),
+            "{out}"
+        );
+    }
+    assert!(inside.contains("type Builder = AppBuilder ;"), "{out}");
+    // The alias docs list what the unnameable structs offer (rustdoc shows only the alias).
+    assert!(module.contains("`db(Database) -> Self`"), "{out}");
+    assert!(module.contains("`pub db: Arc<Database>`"), "{out}");
 }
 
 #[test]

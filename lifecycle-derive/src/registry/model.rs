@@ -164,7 +164,7 @@ fn upper_first(text: &str) -> String {
 }
 
 /// A type as written, without the token spacing of `to_string` (`Arc<dyn Cache>`).
-fn pretty(ty: &Type) -> String {
+pub(crate) fn pretty(ty: &Type) -> String {
     let mut text = ty.to_token_stream().to_string();
     for (from, to) in [
         (" < ", "<"),
