@@ -376,6 +376,10 @@ pub fn tasks(args: TokenStream, item: TokenStream) -> TokenStream {
 ///   `Running<Platform>` give access to it (`Running` derefs to it).
 /// * one `Provide<T>` impl per field and per `#[provide]` key (O(1) lookups).
 ///
+/// `PlatformBuilder` and `PlatformServices` are type aliases of structs defined inside the
+/// expansion, so a user type of the same name is one clear error (which name, and how to
+/// rename), not a cascade: add methods to them through a trait, not `impl PlatformBuilder`.
+///
 /// A `#[depends_on]` type that no field provides is a compile error naming the type and the
 /// registry, at the field of the service that needs it; a type listed twice is a compile error
 /// at the second field.
