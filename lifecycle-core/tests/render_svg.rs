@@ -251,6 +251,9 @@ async fn graph_is_layered_by_longest_dependency_chain() {
     let mut sorted = edges.clone();
     sorted.sort();
     assert_eq!(sorted, [(1, 0), (2, 1), (3, 0), (3, 2)]);
+    // `d` depends on `a` across the columns of `b` and `c`, which sit in `d`'s row: the edge
+    // goes around them.
+    assert_edges_avoid_boxes(&doc);
     assert!(!before.contains("<script"), "no script");
     assert_eq!(
         before.matches("http").count(),
@@ -269,4 +272,128 @@ async fn graph_is_layered_by_longest_dependency_chain() {
             .all(|r| r.attribute("data-state") == Some("Running"))
     );
     running.stop().await;
+}
+
+/// Points along an edge's path (`M`, then `C` cubics and `L` lines, absolute coordinates),
+/// 64 per segment.
+fn path_points(d: &str) -> Vec<(f64, f64)> {
+    let spaced: String = d
+        .chars()
+        .flat_map(|c| {
+            if c.is_ascii_alphabetic() {
+                vec![' ', c, ' ']
+            } else if c == ',' {
+                vec![' ']
+            } else {
+                vec![c]
+            }
+        })
+        .collect();
+    let tokens: Vec<&str> = spaced.split_whitespace().collect();
+    let mut points = Vec::new();
+    let mut at = (0.0, 0.0);
+    let mut k = 0;
+    let num = |k: usize| -> f64 { tokens[k].parse().unwrap() };
+    while k < tokens.len() {
+        match tokens[k] {
+            "M" => {
+                at = (num(k + 1), num(k + 2));
+                points.push(at);
+                k += 3;
+            }
+            "L" => {
+                let to = (num(k + 1), num(k + 2));
+                for step in 1..=64 {
+                    let t = f64::from(step) / 64.0;
+                    points.push((at.0 + (to.0 - at.0) * t, at.1 + (to.1 - at.1) * t));
+                }
+                at = to;
+                k += 3;
+            }
+            "C" => {
+                let c1 = (num(k + 1), num(k + 2));
+                let c2 = (num(k + 3), num(k + 4));
+                let to = (num(k + 5), num(k + 6));
+                for step in 1..=64 {
+                    let t = f64::from(step) / 64.0;
+                    let u = 1.0 - t;
+                    let b = |p0: f64, p1: f64, p2: f64, p3: f64| {
+                        u * u * u * p0
+                            + 3.0 * u * u * t * p1
+                            + 3.0 * u * t * t * p2
+                            + t * t * t * p3
+                    };
+                    points.push((b(at.0, c1.0, c2.0, to.0), b(at.1, c1.1, c2.1, to.1)));
+                }
+                at = to;
+                k += 7;
+            }
+            other => panic!("unexpected path command {other:?} in {d}"),
+        }
+    }
+    points
+}
+
+/// No point of any edge lies inside a service's box (edges start and end on box borders).
+fn assert_edges_avoid_boxes(doc: &Document<'_>) {
+    let boxes: Vec<(String, f64, f64, f64, f64)> = services(doc)
+        .iter()
+        .map(|service| {
+            let rect = service.children().find(|n| n.has_tag_name("rect")).unwrap();
+            (
+                service.attribute("data-name").unwrap().to_owned(),
+                attr_f64(rect, "x"),
+                attr_f64(rect, "y"),
+                attr_f64(rect, "width"),
+                attr_f64(rect, "height"),
+            )
+        })
+        .collect();
+    let edges: Vec<Node<'_, '_>> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("edge"))
+        .collect();
+    assert!(!edges.is_empty());
+    for edge in edges {
+        let d = edge.attribute("d").unwrap();
+        for (x, y) in path_points(d) {
+            for (name, bx, by, bw, bh) in &boxes {
+                let inside = x > bx + 0.5 && x < bx + bw - 0.5 && y > by + 0.5 && y < by + bh - 0.5;
+                assert!(
+                    !inside,
+                    "edge {d} passes behind `{name}` at ({x:.1}, {y:.1})"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn long_edges_go_around_the_boxes_of_the_columns_they_cross() {
+    // `top` depends on `root` across two full columns of three services each (the straight
+    // line would cross the middle row of both), and on the middle service of the last one.
+    let mut registry = DynRegistry::new();
+    let root = registry.add_named("root", Arc::new(Plain)).erase();
+    let mut previous = vec![root];
+    for column in ["b", "c"] {
+        let mut this = Vec::new();
+        for row in 0..3 {
+            let id = registry
+                .add_named(format!("{column}{row}"), Arc::new(Plain))
+                .erase();
+            for &dependency in &previous {
+                registry.depends_on(id, dependency).unwrap();
+            }
+            this.push(id);
+        }
+        previous = this;
+    }
+    let top = registry.add_named("top", Arc::new(Plain)).erase();
+    registry.depends_on(top, root).unwrap();
+    registry.depends_on(top, previous[1]).unwrap();
+    let built = registry.build().unwrap();
+    let svg = built.to_svg();
+    let doc = Document::parse(&svg).unwrap();
+    assert_eq!(services(&doc).len(), 8);
+    assert_edges_avoid_boxes(&doc);
 }

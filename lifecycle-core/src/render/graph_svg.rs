@@ -31,6 +31,73 @@ struct Placed {
     width: f64,
 }
 
+/// A column of boxes: its left edge, width and number of rows.
+struct Column {
+    x: f64,
+    width: f64,
+    rows: usize,
+}
+
+fn row_top(row: usize) -> f64 {
+    MARGIN + row as f64 * (NODE_HEIGHT + ROW_GAP)
+}
+
+/// The `d` of an edge from `from` (its left side) to its dependency `to` (its right side).
+/// An edge that skips columns crosses each of them (`between`, left to right) horizontally,
+/// at the height of the straight line if that is free, else in the gap between two rows
+/// nearest to it: it never passes behind a box. Between columns, curves with horizontal
+/// tangents stay inside the gap, where there are no boxes.
+fn edge_path(from: &Placed, to: &Placed, between: &[Column]) -> String {
+    let (x1, y1) = (from.x, from.y + NODE_HEIGHT / 2.0);
+    let (x2, y2) = (to.x + to.width, to.y + NODE_HEIGHT / 2.0);
+    let mut d = format!("M{x1:.1},{y1:.1}");
+    let mut at = (x1, y1);
+    for column in between.iter().rev() {
+        let middle = column.x + column.width / 2.0;
+        let straight = y1 + (y2 - y1) * (x1 - middle) / (x1 - x2);
+        let crossing = free_height(straight, column.rows);
+        curve(&mut d, at, (column.x + column.width, crossing));
+        let _ = write!(d, " L{:.1},{crossing:.1}", column.x);
+        at = (column.x, crossing);
+    }
+    curve(&mut d, at, (x2, y2));
+    d
+}
+
+/// A cubic from `from` leftwards to `to` with horizontal tangents: its x never leaves
+/// `[to.0, from.0]`.
+fn curve(d: &mut String, from: (f64, f64), to: (f64, f64)) {
+    let bend = (from.0 - to.0) / 2.0;
+    let _ = write!(
+        d,
+        " C{:.1},{:.1} {:.1},{:.1} {:.1},{:.1}",
+        from.0 - bend,
+        from.1,
+        to.0 + bend,
+        to.1,
+        to.0,
+        to.1
+    );
+}
+
+/// `y` if no box of a column with `rows` rows covers it, else the middle of the nearer gap
+/// (above or below the box it hits).
+fn free_height(y: f64, rows: usize) -> f64 {
+    let pitch = NODE_HEIGHT + ROW_GAP;
+    let offset = y - MARGIN;
+    if offset < 0.0 {
+        return y;
+    }
+    let row = (offset / pitch).floor();
+    let inside = offset - row * pitch;
+    if row as usize >= rows || inside > NODE_HEIGHT {
+        return y;
+    }
+    let above = MARGIN + row * pitch - ROW_GAP / 2.0;
+    let below = MARGIN + row * pitch + NODE_HEIGHT + ROW_GAP / 2.0;
+    if y - above <= below - y { above } else { below }
+}
+
 pub(crate) fn to_svg(view: &GraphView<'_>) -> String {
     let n = view.len();
     let depth = view.depths();
@@ -67,6 +134,7 @@ pub(crate) fn to_svg(view: &GraphView<'_>) -> String {
         .collect();
     let mut x = MARGIN;
     let mut tallest = 0usize;
+    let mut column_boxes: Vec<Column> = Vec::with_capacity(columns);
     for layer in &layers {
         let width = layer
             .iter()
@@ -76,10 +144,15 @@ pub(crate) fn to_svg(view: &GraphView<'_>) -> String {
         for (r, &i) in layer.iter().enumerate() {
             placed[i] = Placed {
                 x,
-                y: MARGIN + r as f64 * (NODE_HEIGHT + ROW_GAP),
+                y: row_top(r),
                 width,
             };
         }
+        column_boxes.push(Column {
+            x,
+            width,
+            rows: layer.len(),
+        });
         tallest = tallest.max(layer.len());
         x += width + COLUMN_GAP;
     }
@@ -108,15 +181,14 @@ pub(crate) fn to_svg(view: &GraphView<'_>) -> String {
     );
     for (i, deps) in view.deps.iter().enumerate() {
         for &d in deps.iter() {
-            let (from, to) = (&placed[i], &placed[d as usize]);
-            let (x1, y1) = (from.x, from.y + NODE_HEIGHT / 2.0);
-            let (x2, y2) = (to.x + to.width, to.y + NODE_HEIGHT / 2.0);
-            let bend = ((x1 - x2).abs() / 2.0).max(COLUMN_GAP / 2.0);
+            let path = edge_path(
+                &placed[i],
+                &placed[d as usize],
+                &column_boxes[depth[d as usize] + 1..depth[i]],
+            );
             let _ = writeln!(
                 out,
-                r#"<path class="edge" data-from="{i}" data-to="{d}" d="M{x1:.1},{y1:.1} C{c1:.1},{y1:.1} {c2:.1},{y2:.1} {x2:.1},{y2:.1}" marker-end="url(#arrow)"/>"#,
-                c1 = x1 - bend,
-                c2 = x2 + bend,
+                r#"<path class="edge" data-from="{i}" data-to="{d}" d="{path}" marker-end="url(#arrow)"/>"#,
             );
         }
     }
