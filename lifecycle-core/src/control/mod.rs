@@ -279,6 +279,7 @@ impl<'e> Run<'e> {
         engine.set_phase(crate::control::RegistryPhase::Stopping);
         self.stops
             .extend(0..engine.nodes.len() as ServiceIndex, deadline);
+        self.reports.reserve(engine.nodes.len());
         while let Some((_, report)) = self.stops.next(deadline).await {
             self.reports.push(report);
         }
@@ -415,6 +416,9 @@ impl<'e> Run<'e> {
         let engine = self.engine;
         engine.set_phase(crate::control::RegistryPhase::Stopping);
         engine.emit_registry(Event::Stopping);
+        // One report per service at most: the report list never regrows during the stop.
+        self.reports
+            .reserve(engine.nodes.len().saturating_sub(self.reports.len()));
         let deadline = self.stop_deadline();
         self.stops
             .extend(0..engine.nodes.len() as ServiceIndex, deadline);
