@@ -217,15 +217,11 @@ pub(crate) async fn run_async<F, Fut>(
     // Each run's named children hang under this task (a child failure can fail the run).
     shutdown.set_task(task);
     let token = shutdown.token();
-    // One wait for the whole life of the task (as a hand-written loop pins one): it
-    // registers with the token once, not once per tick.
-    let cancelled = token.cancelled();
-    let mut cancelled = std::pin::pin!(cancelled);
     loop {
         if let Some(ticker) = &mut ticker {
             tokio::select! {
                 biased;
-                () = &mut cancelled => return,
+                () = token.cancelled() => return,
                 _ = ticker.tick() => {}
             }
         } else if token.is_cancelled() {
@@ -252,7 +248,7 @@ pub(crate) async fn run_async<F, Fut>(
             Cancel::Cooperative => run.await,
             Cancel::Drop => tokio::select! {
                 biased;
-                () = &mut cancelled => return,
+                () = token.cancelled() => return,
                 outcome = run => outcome,
             },
         };
@@ -273,7 +269,7 @@ pub(crate) async fn run_async<F, Fut>(
                     let backoff = Box::pin(tokio::time::sleep(delay));
                     tokio::select! {
                         biased;
-                        () = &mut cancelled => return,
+                        () = token.cancelled() => return,
                         () = backoff => {}
                     }
                 }
