@@ -325,7 +325,13 @@ impl<'e> Run<'e> {
                 Woke::Command(Some(command)) => self.apply(command),
                 // Unreachable while the engine (which holds the sender) lives.
                 Woke::Command(None) => self.begin_stop(true, None),
-                Woke::Stopped(i, report) => self.stopped(i, report),
+                Woke::Stopped(i, report) => {
+                    self.stopped(i, report);
+                    // Stops that finished in the same wake-up, without another turn.
+                    while let Some((i, report)) = self.stops.take_finished() {
+                        self.stopped(i, report);
+                    }
+                }
                 Woke::Started(result) => self.op_started(result),
                 Woke::DrainOver => {
                     self.drain_until = None;

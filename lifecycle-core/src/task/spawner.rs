@@ -86,9 +86,10 @@ impl<'a> TaskSpawner<'a> {
         let task = self.next_index();
         let node = self.engine.node(self.service);
         let span = tracing::info_span!("task", service = %node.name, task = %spec.name);
-        let live = self.engine.task_began();
+        let live = self.engine.task_began(self.service);
         let future = run_async(
             live,
+            node.tracker.token(),
             self.shutdown(),
             task,
             spec.schedule,
@@ -108,7 +109,7 @@ impl<'a> TaskSpawner<'a> {
         } else {
             Box::pin(future.instrument(span))
         };
-        let handle = tokio::spawn(node.tracker.track_future(erased));
+        let handle = tokio::spawn(erased);
         tasks.push(TaskEntry {
             spec,
             abort: handle.abort_handle(),

@@ -199,8 +199,14 @@ impl Supervisor {
     }
 }
 
+/// One background task. Its first two parameters are dropped last, `_tracked` before `_live`
+/// (parameters drop in reverse order, after everything else, whether the task returns or is
+/// aborted): when its service's live count reaches zero, the service's tracker no longer
+/// counts the task either (see `engine::quiet`; were it otherwise, a stop would only take
+/// its slower path).
 pub(crate) async fn run_async<F, Fut>(
-    live: crate::engine::LiveTask,
+    _live: crate::engine::LiveTask,
+    _tracked: tokio_util::task::task_tracker::TaskTrackerToken,
     mut shutdown: Shutdown,
     task: u32,
     schedule: Schedule,
@@ -211,7 +217,6 @@ pub(crate) async fn run_async<F, Fut>(
     Fut: Future + Send + 'static,
     Fut::Output: TaskOutcome,
 {
-    let _live = live;
     let mut ticker = ticker(schedule);
     let mut sup = Supervisor::new(task, schedule);
     // Each run's named children hang under this task (a child failure can fail the run).
