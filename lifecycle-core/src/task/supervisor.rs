@@ -222,11 +222,15 @@ pub(crate) async fn run_async<F, Fut>(
     // Each run's named children hang under this task (a child failure can fail the run).
     shutdown.set_task(task);
     let token = shutdown.token();
+    // One wait for the whole life of the task (as a hand-written loop pins one): it
+    // registers with the token once, not once per tick.
+    let cancelled = token.cancelled();
+    let mut cancelled = std::pin::pin!(cancelled);
     loop {
         if let Some(ticker) = &mut ticker {
             tokio::select! {
                 biased;
-                () = token.cancelled() => return,
+                () = &mut cancelled => return,
                 _ = ticker.tick() => {}
             }
         } else if token.is_cancelled() {
@@ -253,7 +257,7 @@ pub(crate) async fn run_async<F, Fut>(
             Cancel::Cooperative => run.await,
             Cancel::Drop => tokio::select! {
                 biased;
-                () = token.cancelled() => return,
+                () = &mut cancelled => return,
                 outcome = run => outcome,
             },
         };
@@ -274,7 +278,7 @@ pub(crate) async fn run_async<F, Fut>(
                     let backoff = Box::pin(tokio::time::sleep(delay));
                     tokio::select! {
                         biased;
-                        () = token.cancelled() => return,
+                        () = &mut cancelled => return,
                         () = backoff => {}
                     }
                 }
