@@ -87,17 +87,9 @@ impl<'a> TaskSpawner<'a> {
         let node = self.engine.node(self.service);
         let span = tracing::info_span!("task", service = %node.name, task = %spec.name);
         let live = self.engine.task_began(self.service);
-        let future = run_async(
-            live,
-            node.tracker.token(),
-            self.shutdown(),
-            task,
-            spec.schedule,
-            spec.cancel,
-            make,
-        );
-        // The entry (with the spec the task reads when a run fails) is in place before the
-        // task can run: the lock is held across the spawn.
+        let future = run_async(live, node.tracker.token(), self.shutdown(), task, make);
+        // The entry (with the spec the task reads at its first poll and when a run fails) is
+        // in place before the task can run: the lock is held across the spawn.
         let mut tasks = lock(&node.tasks);
         // One erased future type for every task: tokio's task machinery is instantiated once,
         // in this crate, instead of once per task in the user's crate (derived-100 builds in

@@ -209,14 +209,19 @@ pub(crate) async fn run_async<F, Fut>(
     _tracked: tokio_util::task::task_tracker::TaskTrackerToken,
     mut shutdown: Shutdown,
     task: u32,
-    schedule: Schedule,
-    cancel: Cancel,
     mut make: F,
 ) where
     F: FnMut(Shutdown) -> Fut + Send + 'static,
     Fut: Future + Send + 'static,
     Fut::Output: TaskOutcome,
 {
+    // Read from the task's entry, once: a parameter would be kept for the task's whole life.
+    let (schedule, cancel) = {
+        let node = shutdown.engine().node(shutdown.index());
+        let tasks = lock(&node.tasks);
+        let spec = &tasks[task as usize].spec;
+        (spec.schedule, spec.cancel)
+    };
     let mut ticker = ticker(schedule);
     let mut sup = Supervisor::new(task, schedule);
     // Each run's named children hang under this task (a child failure can fail the run).
