@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tracing::Instrument;
 
-use super::supervisor::run_async;
+use super::supervisor::{TaskParts, run_async};
 use super::{Shutdown, TaskOutcome, TaskSpec};
 use crate::engine::{Engine, TaskEntry, lock};
 use crate::events::ServiceIndex;
@@ -87,7 +87,13 @@ impl<'a> TaskSpawner<'a> {
         let node = self.engine.node(self.service);
         let span = tracing::info_span!("task", service = %node.name, task = %spec.name);
         let live = self.engine.task_began(self.service);
-        let future = run_async(live, node.tracker.token(), self.shutdown(), task, make);
+        let future = run_async(TaskParts {
+            shutdown: self.shutdown(),
+            make,
+            task,
+            _tracked: node.tracker.token(),
+            _live: live,
+        });
         // The entry (with the spec the task reads at its first poll and when a run fails) is
         // in place before the task can run: the lock is held across the spawn.
         let mut tasks = lock(&node.tasks);
