@@ -261,6 +261,41 @@ async fn request_stop_from_a_task_a_start_hook_and_a_stop_hook_never_deadlocks()
 
 // ------------------------------------------------------------ per-service concurrent stops
 
+// Hook-less services on two workers: each one's last task hands its stop to the control task
+// while the control task is arming others. A lost hand-over would show as a stop that waits
+// for the 30 s `stop_timeout` (its deadline then takes the stop); none may.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hookless_stops_on_two_workers_are_handed_over_without_waiting_for_deadlines() {
+    for round in 0..20 {
+        let mut registry = DynRegistry::new();
+        for i in 0..200 {
+            let id = registry.add_named(
+                format!("s{i}"),
+                Arc::new(Svc::<false>::new().task(
+                    TaskSpec::new("t"),
+                    |shutdown: Shutdown| async move {
+                        shutdown.cancelled().await;
+                        Ok(())
+                    },
+                )),
+            );
+            registry
+                .set_service_options(id, ServiceOptions::DEFAULT.stop_timeout(30 * 1000 * MS))
+                .unwrap();
+        }
+        let running = registry.build().unwrap().start().await.unwrap();
+        let report = tokio::time::timeout(10 * 1000 * MS, running.stop())
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: a stop waited for its deadline"));
+        assert_eq!(report.services.len(), 200);
+        assert!(report.is_clean(), "round {round}: {}", report.summary());
+        assert!(
+            report.services.iter().all(|s| s.duration < 10 * 1000 * MS),
+            "round {round}"
+        );
+    }
+}
+
 // A hook-less service whose tasks ended at once is not done while a child it spawned still
 // runs: its stop waits for the child (within `stop_timeout`, without aborting it), and its
 // dependency (no task at all) stops the moment it is released.
