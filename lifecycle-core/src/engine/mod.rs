@@ -397,6 +397,7 @@ pub(crate) struct Engine {
     /// Hook-less services whose last task ended while their stop waited for it (see
     /// [`quiet`]); the stop scheduler takes them, woken through `quiet_waker`.
     pub(crate) quiet: Mutex<Vec<ServiceIndex>>,
+    /// The control task while its stop scheduler waits for such services.
     pub(crate) quiet_waker: futures_util::task::AtomicWaker,
     pub(crate) stop_when_idle: bool,
     /// Set first thing by [`abort_all`](Self::abort_all): a restart racing it cancels the
@@ -408,9 +409,9 @@ pub(crate) struct Engine {
 }
 
 /// Counts a background task as live, in its service and in the registry, from its spawn
-/// until it is dropped (it returned, or was aborted). Dropped after the task's tracker token
-/// (see `ServiceTask`): a service whose last task it was has an empty tracker unless
-/// children or blocking runs still hold it.
+/// until it is dropped (it returned, or was aborted). Dropped last of everything the task
+/// owns, after its tracker token (see `task::supervisor::TaskParts`): a service whose last
+/// task it was has an empty tracker unless children or blocking runs still hold it.
 pub(crate) struct LiveTask {
     engine: Arc<Engine>,
     service: ServiceIndex,
