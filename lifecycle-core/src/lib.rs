@@ -166,6 +166,7 @@ pub use macro_support::TaskBlock;
 #[doc(hidden)]
 pub mod __loom {
     pub use crate::control::handover::{Handover, Outcome, StopAction};
+    pub use crate::engine::quiet::QuietClaim;
 }
 
 /// Not public API: what macro expansions call. May change in any release.

@@ -261,6 +261,86 @@ async fn request_stop_from_a_task_a_start_hook_and_a_stop_hook_never_deadlocks()
 
 // ------------------------------------------------------------ per-service concurrent stops
 
+// Hook-less services on two workers: each one's last task hands its stop to the control task
+// while the control task is arming others. A lost hand-over would show as a stop that waits
+// for the 30 s `stop_timeout` (its deadline then takes the stop); none may.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hookless_stops_on_two_workers_are_handed_over_without_waiting_for_deadlines() {
+    for round in 0..20 {
+        let mut registry = DynRegistry::new();
+        for i in 0..200 {
+            let id = registry.add_named(
+                format!("s{i}"),
+                Arc::new(Svc::<false>::new().task(
+                    TaskSpec::new("t"),
+                    |shutdown: Shutdown| async move {
+                        shutdown.cancelled().await;
+                        Ok(())
+                    },
+                )),
+            );
+            registry
+                .set_service_options(id, ServiceOptions::DEFAULT.stop_timeout(30 * 1000 * MS))
+                .unwrap();
+        }
+        let running = registry.build().unwrap().start().await.unwrap();
+        let report = tokio::time::timeout(10 * 1000 * MS, running.stop())
+            .await
+            .unwrap_or_else(|_| panic!("round {round}: a stop waited for its deadline"));
+        assert_eq!(report.services.len(), 200);
+        assert!(report.is_clean(), "round {round}: {}", report.summary());
+        assert!(
+            report.services.iter().all(|s| s.duration < 10 * 1000 * MS),
+            "round {round}"
+        );
+    }
+}
+
+// A hook-less service whose tasks ended at once is not done while a child it spawned still
+// runs: its stop waits for the child (within `stop_timeout`, without aborting it), and its
+// dependency (no task at all) stops the moment it is released.
+#[tokio::test(start_paused = true)]
+async fn a_hookless_stop_waits_for_children_its_tasks_left_behind() {
+    let mut registry = DynRegistry::new();
+    let db = registry.add_named("Db", Arc::new(Svc::<false>::new()));
+    let api = registry.add_named(
+        "Api",
+        Arc::new(Svc::<false>::new().task(
+            TaskSpec::new("serve"),
+            |shutdown: Shutdown| async move {
+                let child = shutdown.clone();
+                shutdown.spawn(async move {
+                    child.cancelled().await;
+                    tokio::time::sleep(50 * MS).await;
+                });
+                shutdown.cancelled().await;
+                Ok(())
+            },
+        )),
+    );
+    registry.depends_on(api, db).unwrap();
+    registry
+        .set_service_options(api, ServiceOptions::DEFAULT.stop_timeout(200 * MS))
+        .unwrap();
+    let running = registry.build().unwrap().start().await.unwrap();
+    tokio::time::sleep(MS).await;
+    let began = Instant::now();
+    let report = running.stop().await;
+    assert_eq!(began.elapsed(), 50 * MS);
+    assert_eq!(report.stop_order(), ["Api", "Db"]);
+    let api = report.service("Api").unwrap();
+    assert_eq!(
+        api.duration,
+        50 * MS,
+        "waited for the child, not for stop_timeout"
+    );
+    assert!(api.is_clean(), "the child ended by itself: {api:?}");
+    let db = report.service("Db").unwrap();
+    assert_eq!(db.duration, Duration::ZERO);
+    assert!(report.is_clean());
+    assert_no_tasks_alive().await;
+}
+
 /// X: no hooks, `stop_timeout = 0`, a task that ignores cancellation. Y: no hooks, a task that
 /// needs 500 ms after cancel. Each is cut (or finishes) at its own time, in both orders.
 #[tokio::test(start_paused = true)]

@@ -188,3 +188,38 @@ fn a_restart_racing_the_abort_path_ends_in_one_order() {
         }
     });
 }
+
+/// A hook-less service's stop arms its claim while its last two tasks end and its deadline
+/// comes: exactly one of the three claims the stop, so it is reported once and never lost.
+/// (Found a lost claim in a first version that kept the flag and the count in two atomics.)
+#[test]
+fn the_quiet_claim_of_a_stop_is_taken_exactly_once() {
+    use lifecycle_core::__loom::QuietClaim;
+    loom::model(|| {
+        let claim = Arc::new(QuietClaim::new());
+        claim.task_began();
+        claim.task_began();
+        let tasks: Vec<_> = (0..2)
+            .map(|_| {
+                let claim = Arc::clone(&claim);
+                thread::spawn(move || claim.task_ended())
+            })
+            .collect();
+        let deadline = {
+            let claim = Arc::clone(&claim);
+            thread::spawn(move || claim.disarm())
+        };
+        let armed = claim.arm();
+        let by_tasks = tasks
+            .into_iter()
+            .map(|t| t.join().unwrap())
+            .filter(|&claimed| claimed)
+            .count();
+        let by_deadline = deadline.join().unwrap();
+        assert_eq!(
+            usize::from(armed) + by_tasks + usize::from(by_deadline),
+            1,
+            "armed: {armed}, tasks: {by_tasks}, deadline: {by_deadline}"
+        );
+    });
+}

@@ -279,6 +279,7 @@ impl<'e> Run<'e> {
         engine.set_phase(crate::control::RegistryPhase::Stopping);
         self.stops
             .extend(0..engine.nodes.len() as ServiceIndex, deadline);
+        self.reports.reserve(engine.nodes.len());
         while let Some((_, report)) = self.stops.next(deadline).await {
             self.reports.push(report);
         }
@@ -324,7 +325,13 @@ impl<'e> Run<'e> {
                 Woke::Command(Some(command)) => self.apply(command),
                 // Unreachable while the engine (which holds the sender) lives.
                 Woke::Command(None) => self.begin_stop(true, None),
-                Woke::Stopped(i, report) => self.stopped(i, report),
+                Woke::Stopped(i, report) => {
+                    self.stopped(i, report);
+                    // Stops that finished in the same wake-up, without another turn.
+                    while let Some((i, report)) = self.stops.take_finished() {
+                        self.stopped(i, report);
+                    }
+                }
                 Woke::Started(result) => self.op_started(result),
                 Woke::DrainOver => {
                     self.drain_until = None;
@@ -415,6 +422,9 @@ impl<'e> Run<'e> {
         let engine = self.engine;
         engine.set_phase(crate::control::RegistryPhase::Stopping);
         engine.emit_registry(Event::Stopping);
+        // One report per service at most: the report list never regrows during the stop.
+        self.reports
+            .reserve(engine.nodes.len().saturating_sub(self.reports.len()));
         let deadline = self.stop_deadline();
         self.stops
             .extend(0..engine.nodes.len() as ServiceIndex, deadline);

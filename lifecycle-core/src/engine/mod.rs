@@ -4,6 +4,7 @@
 
 mod erased;
 mod graph;
+pub(crate) mod quiet;
 mod report;
 mod start;
 mod stop;
@@ -122,6 +123,8 @@ pub(crate) struct Node {
     /// Children spawned through `Shutdown` (unnamed and named, the whole tree).
     pub(crate) children: crate::task::ChildTree,
     pub(crate) failures: Mutex<Failures>,
+    /// Its background tasks alive, and whether a stop waits for the last one to end.
+    pub(crate) quiet: quiet::QuietClaim,
 }
 
 impl Node {
@@ -140,6 +143,7 @@ impl Node {
             tasks: Mutex::new(smallvec::SmallVec::new()),
             children: crate::task::ChildTree::default(),
             failures: Mutex::new(Failures::default()),
+            quiet: quiet::QuietClaim::new(),
         }
     }
 
@@ -390,6 +394,11 @@ pub(crate) struct Engine {
     pub(crate) startup: Mutex<Option<StartupRecord>>,
     /// Background tasks whose supervisor loop is still running.
     live_tasks: std::sync::atomic::AtomicUsize,
+    /// Hook-less services whose last task ended while their stop waited for it (see
+    /// [`quiet`]); the stop scheduler takes them, woken through `quiet_waker`.
+    pub(crate) quiet: Mutex<Vec<ServiceIndex>>,
+    /// The control task while its stop scheduler waits for such services.
+    pub(crate) quiet_waker: futures_util::task::AtomicWaker,
     pub(crate) stop_when_idle: bool,
     /// Set first thing by [`abort_all`](Self::abort_all): a restart racing it cancels the
     /// token it creates.
@@ -399,14 +408,25 @@ pub(crate) struct Engine {
     pub(crate) administering: std::sync::atomic::AtomicBool,
 }
 
-/// Counts a background task as live from its spawn until it is dropped (it returned, or was
-/// aborted).
-pub(crate) struct LiveTask(Arc<Engine>);
+/// Counts a background task as live, in its service and in the registry, from its spawn
+/// until it is dropped (it returned, or was aborted). Dropped last of everything the task
+/// owns, after its tracker token (see `task::supervisor::TaskParts`): a service whose last
+/// task it was has an empty tracker unless children or blocking runs still hold it.
+pub(crate) struct LiveTask {
+    engine: Arc<Engine>,
+    service: ServiceIndex,
+}
 
 impl Drop for LiveTask {
     fn drop(&mut self) {
-        if self.0.live_tasks.fetch_sub(1, Ordering::AcqRel) == 1 {
-            self.0.maybe_idle();
+        let engine = &self.engine;
+        if engine.node(self.service).quiet.task_ended() {
+            // The last task of a service whose stop waits for it: hand the stop on.
+            lock(&engine.quiet).push(self.service);
+            engine.quiet_waker.wake();
+        }
+        if engine.live_tasks.fetch_sub(1, Ordering::AcqRel) == 1 {
+            engine.maybe_idle();
         }
     }
 }
@@ -430,15 +450,21 @@ impl Engine {
             draining: CancellationToken::new(),
             startup: Mutex::new(None),
             live_tasks: std::sync::atomic::AtomicUsize::new(0),
+            quiet: Mutex::new(Vec::new()),
+            quiet_waker: futures_util::task::AtomicWaker::new(),
             stop_when_idle: options.stop_when_idle,
             aborted: std::sync::atomic::AtomicBool::new(false),
             administering: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
-    pub(crate) fn task_began(self: &Arc<Self>) -> LiveTask {
+    pub(crate) fn task_began(self: &Arc<Self>, service: ServiceIndex) -> LiveTask {
+        self.node(service).quiet.task_began();
         self.live_tasks.fetch_add(1, Ordering::AcqRel);
-        LiveTask(Arc::clone(self))
+        LiveTask {
+            engine: Arc::clone(self),
+            service,
+        }
     }
 
     /// With `stop_when_idle`: no task runs any more after start-up, so stop.

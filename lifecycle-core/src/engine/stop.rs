@@ -1,19 +1,28 @@
 //! The stop scheduler: a service stops only after all its member dependents stopped;
-//! independent services stop concurrently. Each service's stop is its own future (cancel →
-//! its tasks until its own `stop_timeout` → abort → `on_stop` → children spawned by `on_stop`
-//! → report), and a service is released to its dependencies the moment its own stop ends.
+//! independent services stop concurrently. Each service's stop is its own (cancel → its
+//! tasks until its own `stop_timeout` → abort → `on_stop` → children spawned by `on_stop` →
+//! report), and a service is released to its dependencies the moment its own stop ends.
 //!
-//! Cheap by structure: services whose deadline is the same instant share one deadline token
-//! and the scheduler keeps a single timer for the earliest pending deadline, so a stop
-//! registers no timer per service. Membership can grow while a stop runs (a registry stop
-//! arriving during a "stop dependents" escalation): member sets are always closed under
-//! "depends on", so growing one never invalidates a counter already taken.
+//! Cheap by structure: services whose deadline is the same instant share one deadline group
+//! (one token) and the scheduler keeps a single timer for the earliest pending deadline, so a
+//! stop registers no timer per service. A service with a stop hook stops through a future of
+//! its own. A service without one needs no future while its tasks end in time: the task that
+//! ends last hands it to the scheduler ([`QuietClaim`](super::quiet::QuietClaim)), which
+//! reports it at once when the service's own tracker is empty; if children or blocking runs
+//! still hold the tracker, or its deadline comes first, it continues as a full stop. No
+//! scheduler turn is counted and nothing runtime-wide is read: the claim is the service's own
+//! task count, and the check its own tracker.
+//!
+//! Membership can grow while a stop runs (a registry stop arriving during a "stop dependents"
+//! escalation): member sets are always closed under "depends on", so growing one never
+//! invalidates a counter already taken.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::FutureExt;
@@ -39,31 +48,55 @@ struct TaskOutcomes {
     children_aborted: usize,
 }
 
-/// One token per distinct deadline instant, cancelled by one timer at that instant.
+/// The services whose stop ends at one instant: a token for the full stops (cancelled when
+/// it comes) and the hook-less ones waiting for their last task (claimed when it comes).
+#[derive(Default)]
+struct Group {
+    token: Option<CancellationToken>,
+    quiet: Vec<ServiceIndex>,
+}
+
+/// One group per distinct deadline instant, fired by one timer at that instant.
 #[derive(Default)]
 struct Deadlines {
-    tokens: BTreeMap<Instant, CancellationToken>,
+    groups: BTreeMap<Instant, Group>,
     timer: Option<(Instant, Pin<Box<Sleep>>)>,
 }
 
 impl Deadlines {
     fn token(&mut self, at: Instant) -> CancellationToken {
-        self.tokens.entry(at).or_default().clone()
+        self.groups
+            .entry(at)
+            .or_default()
+            .token
+            .get_or_insert_with(CancellationToken::new)
+            .clone()
     }
 
-    /// Cancels every token whose instant has come.
-    fn fire(&mut self, now: Instant) {
-        while let Some(entry) = self.tokens.first_entry() {
-            if *entry.key() > now {
+    /// `i` waits for its last task until `at`.
+    fn watch(&mut self, at: Instant, i: ServiceIndex) {
+        self.groups.entry(at).or_default().quiet.push(i);
+    }
+
+    /// Cancels every token whose instant has come; returns the hook-less services that were
+    /// waiting until then, with their instant.
+    fn fire(&mut self, now: Instant, due: &mut Vec<(Instant, ServiceIndex)>) {
+        while let Some(entry) = self.groups.first_entry() {
+            let at = *entry.key();
+            if at > now {
                 break;
             }
-            entry.remove().cancel();
+            let group = entry.remove();
+            if let Some(token) = group.token {
+                token.cancel();
+            }
+            due.extend(group.quiet.into_iter().map(|i| (at, i)));
         }
     }
 
     /// The timer for the earliest pending deadline, re-armed only when that instant changes.
     fn timer(&mut self) -> Option<Pin<&mut Sleep>> {
-        let &earliest = self.tokens.keys().next()?;
+        let &earliest = self.groups.keys().next()?;
         match &mut self.timer {
             Some((at, sleep)) if *at != earliest => {
                 sleep.as_mut().reset(earliest);
@@ -75,16 +108,33 @@ impl Deadlines {
         self.timer.as_mut().map(|(_, sleep)| sleep.as_mut())
     }
 
-    /// Nothing is stopping: drop every token and the timer (so paused time is not advanced).
+    /// Nothing is stopping: drop every group and the timer (so paused time is not advanced).
     fn clear(&mut self) {
-        self.tokens.clear();
+        self.groups.clear();
         self.timer = None;
     }
 }
 
 type StopFuture<'e> = Pin<Box<dyn Future<Output = (ServiceIndex, StopReport)> + Send + 'e>>;
 
+/// What woke [`StopScheduler::next`].
+enum Woke {
+    /// Hook-less services' last tasks ended (they are in the engine's queue).
+    Quiet,
+    /// A full stop finished.
+    Stopped(ServiceIndex, StopReport),
+    /// A deadline came.
+    Deadline,
+}
+
 /// Stops sets of services in reverse dependency order. Owned by the control task.
+///
+/// A service with a stop hook stops through its own future (see the module docs). A
+/// service without one needs none while its tasks end in time: it is cancelled, its stop
+/// is *armed* ([`QuietClaim`](super::quiet::QuietClaim)), and the task that ends last hands
+/// it to this scheduler, which reports it at once if the service's own tracker is empty
+/// (no child, no blocking run left); otherwise, or when its deadline comes first, it
+/// continues as a full stop (wait for the tracker until the deadline, abort, report).
 pub(crate) struct StopScheduler<'e> {
     engine: &'e Arc<Engine>,
     member: Vec<bool>,
@@ -92,7 +142,16 @@ pub(crate) struct StopScheduler<'e> {
     done: Vec<bool>,
     /// How many member dependents each member still waits for.
     waiting_on: Vec<u32>,
+    /// Per member that began stopping: when, and until when its tasks may run (one
+    /// allocation, made by the first stop).
+    times: Vec<(Instant, Instant)>,
     in_flight: FuturesUnordered<StopFuture<'e>>,
+    /// Hook-less stops armed and not yet claimed.
+    quiet_pending: usize,
+    /// The engine's quiet queue, swapped out (so neither side allocates per service).
+    quiet_taken: Vec<ServiceIndex>,
+    /// Stops finished but not yet handed out by [`next`](Self::next).
+    finished: VecDeque<(ServiceIndex, StopReport)>,
     deadlines: Deadlines,
 }
 
@@ -104,24 +163,36 @@ impl<'e> StopScheduler<'e> {
             member: vec![false; n],
             done: vec![false; n],
             waiting_on: vec![0; n],
+            times: Vec::new(),
             in_flight: FuturesUnordered::new(),
+            quiet_pending: 0,
+            quiet_taken: Vec::new(),
+            finished: VecDeque::new(),
             deadlines: Deadlines::default(),
         }
     }
 
-    /// Whether no stop is in flight.
+    /// Whether no stop is in flight and no finished one waits to be handed out.
     pub(crate) fn is_idle(&self) -> bool {
-        self.in_flight.is_empty()
+        self.in_flight.is_empty() && self.quiet_pending == 0 && self.finished.is_empty()
     }
 
-    /// Whether every service of the registry has been stopped (or had nothing to stop).
+    /// A stop that finished and was not handed out yet: what [`next`](Self::next) would
+    /// return at once.
+    pub(crate) fn take_finished(&mut self) -> Option<(ServiceIndex, StopReport)> {
+        self.finished.pop_front()
+    }
+
+    /// Whether every service of the registry has been stopped (or had nothing to stop), and
+    /// every report handed out.
     pub(crate) fn all_done(&self) -> bool {
-        self.done.iter().all(|&d| d)
+        self.finished.is_empty() && self.done.iter().all(|&d| d)
     }
 
-    /// Whether every service of `set` has been stopped (or had nothing to stop).
+    /// Whether every service of `set` has been stopped (or had nothing to stop), and every
+    /// report handed out.
     pub(crate) fn members_done(&self, set: &[ServiceIndex]) -> bool {
-        set.iter().all(|&i| self.done[i as usize])
+        self.finished.is_empty() && set.iter().all(|&i| self.done[i as usize])
     }
 
     /// Forgets `set` (stopped services about to start again), so a later stop stops them
@@ -138,7 +209,8 @@ impl<'e> StopScheduler<'e> {
 
     /// Adds `set` (closed under "depends on": every dependent of a member is a member) to the
     /// services being stopped; each stops within `registry_deadline` at the latest.
-    /// Returns the services that finished at once (no report: never started, or terminal).
+    /// Services with nothing to stop (never started, or terminal) finish at once, without a
+    /// report.
     pub(crate) fn extend(
         &mut self,
         set: impl IntoIterator<Item = ServiceIndex>,
@@ -165,12 +237,18 @@ impl<'e> StopScheduler<'e> {
         self.launch(ready, registry_deadline);
     }
 
-    /// Launches the stop of each ready service; those with nothing to stop release their
+    /// Launches the stop of each ready service; those that finish at once release their
     /// dependencies at once.
     fn launch(&mut self, mut ready: Vec<ServiceIndex>, registry_deadline: Instant) {
         let engine = self.engine;
+        if ready.is_empty() {
+            return;
+        }
+        if self.times.is_empty() {
+            self.times = vec![(registry_deadline, registry_deadline); engine.nodes.len()];
+        }
         // One clock read per sweep: every service cancelled in it began stopping now, so
-        // services with one `stop_timeout` share one deadline (and one token).
+        // services with one `stop_timeout` share one deadline (one group, one timer).
         let now = Instant::now();
         while let Some(i) = ready.pop() {
             let node = engine.node(i);
@@ -184,14 +262,61 @@ impl<'e> StopScheduler<'e> {
             node.tracker.close();
             let grace_until =
                 deadline_after(now, node.options.stop_timeout()).min(registry_deadline);
-            let grace = self.deadlines.token(grace_until);
-            let stop = engine.stop_service(i, now, grace, registry_deadline);
-            let span = tracing::info_span!("stop", service = %node.name);
-            self.in_flight.push(if span.is_disabled() {
-                Box::pin(stop)
-            } else {
-                Box::pin(stop.instrument(span))
-            });
+            self.times[i as usize] = (now, grace_until);
+            if node.service.has_stop_hook() {
+                self.launch_full(i, registry_deadline);
+                continue;
+            }
+            self.deadlines.watch(grace_until, i);
+            self.quiet_pending += 1;
+            if node.quiet.arm() {
+                // No task alive: nothing will hand this service on; settle it now.
+                self.quieted(i, &mut ready, registry_deadline);
+            }
+        }
+    }
+
+    /// The full stop of `i` (its own future), with its deadline's token.
+    fn launch_full(&mut self, i: ServiceIndex, registry_deadline: Instant) {
+        let grace = self.deadlines.token(self.times[i as usize].1);
+        self.launch_full_with(i, grace, registry_deadline);
+    }
+
+    /// The full stop of `i`; its tasks run until `grace` is cancelled.
+    fn launch_full_with(
+        &mut self,
+        i: ServiceIndex,
+        grace: CancellationToken,
+        registry_deadline: Instant,
+    ) {
+        let engine = self.engine;
+        let stop = engine.stop_service(i, self.times[i as usize].0, grace, registry_deadline);
+        let span = tracing::info_span!("stop", service = %engine.node(i).name);
+        self.in_flight.push(if span.is_disabled() {
+            Box::pin(stop)
+        } else {
+            Box::pin(stop.instrument(span))
+        });
+    }
+
+    /// The hook-less `i` was claimed (its last task ended, or none was alive): done if its
+    /// tracker is empty too; otherwise children or blocking runs still hold it, and the
+    /// full stop waits for them until its deadline.
+    fn quieted(
+        &mut self,
+        i: ServiceIndex,
+        ready: &mut Vec<ServiceIndex>,
+        registry_deadline: Instant,
+    ) {
+        self.quiet_pending -= 1;
+        let engine = self.engine;
+        if engine.node(i).tracker.is_empty() {
+            let began = self.times[i as usize].0;
+            let report = engine.finish_stop(i, began, TaskOutcomes::default(), Vec::new());
+            self.finished.push_back((i, report));
+            self.finish(i, ready);
+        } else {
+            self.launch_full(i, registry_deadline);
         }
     }
 
@@ -215,36 +340,75 @@ impl<'e> StopScheduler<'e> {
         registry_deadline: Instant,
     ) -> Option<(ServiceIndex, StopReport)> {
         loop {
+            if let Some(finished) = self.finished.pop_front() {
+                if self.in_flight.is_empty() && self.quiet_pending == 0 {
+                    self.deadlines.clear();
+                }
+                return Some(finished);
+            }
+            if self.in_flight.is_empty() && self.quiet_pending == 0 {
+                self.deadlines.clear();
+                return None;
+            }
+            let engine = self.engine;
             let Self {
                 in_flight,
                 deadlines,
+                quiet_pending,
                 ..
             } = self;
-            // `None` when a deadline fired; the finished stop (if any) otherwise.
-            let woke = match deadlines.timer() {
-                Some(timer) => tokio::select! {
-                    biased;
-                    // One task drives many stops: the coop budget would make it thrash.
-                    next = tokio::task::unconstrained(in_flight.next()) => Some(next),
-                    () = timer => None,
-                },
-                None => Some(tokio::task::unconstrained(in_flight.next()).await),
-            };
-            let Some(finished) = woke else {
-                self.deadlines.fire(Instant::now());
-                continue;
-            };
-            let Some((i, report)) = finished else {
-                self.deadlines.clear();
-                return None;
-            };
+            let waiting_quiet = *quiet_pending > 0;
+            // One task drives many stops: the coop budget would make it thrash.
+            let woke = tokio::task::unconstrained(std::future::poll_fn(|cx| {
+                if waiting_quiet {
+                    // Registered before looking, so a task that queues after the look wakes us.
+                    engine.quiet_waker.register(cx.waker());
+                    if !lock(&engine.quiet).is_empty() {
+                        return Poll::Ready(Woke::Quiet);
+                    }
+                }
+                if !in_flight.is_empty()
+                    && let Poll::Ready(Some((i, report))) = in_flight.poll_next_unpin(cx)
+                {
+                    return Poll::Ready(Woke::Stopped(i, report));
+                }
+                match deadlines.timer().map(|timer| timer.poll(cx)) {
+                    Some(Poll::Ready(())) => Poll::Ready(Woke::Deadline),
+                    _ => Poll::Pending,
+                }
+            }))
+            .await;
             let mut ready = Vec::new();
-            self.finish(i, &mut ready);
-            self.launch(ready, registry_deadline);
-            if self.in_flight.is_empty() {
-                self.deadlines.clear();
+            match woke {
+                Woke::Quiet => {
+                    std::mem::swap(&mut *lock(&engine.quiet), &mut self.quiet_taken);
+                    let mut taken = std::mem::take(&mut self.quiet_taken);
+                    for &i in &taken {
+                        self.quieted(i, &mut ready, registry_deadline);
+                    }
+                    taken.clear();
+                    self.quiet_taken = taken;
+                }
+                Woke::Stopped(i, report) => {
+                    self.finished.push_back((i, report));
+                    self.finish(i, &mut ready);
+                }
+                Woke::Deadline => {
+                    let mut due = Vec::new();
+                    self.deadlines.fire(Instant::now(), &mut due);
+                    // Their deadline has come: the full stop aborts what is still running.
+                    let overdue = CancellationToken::new();
+                    overdue.cancel();
+                    for (at, i) in due {
+                        // Claimed here only if still waiting for this very deadline.
+                        if self.times[i as usize].1 == at && engine.node(i).quiet.disarm() {
+                            self.quiet_pending -= 1;
+                            self.launch_full_with(i, overdue.clone(), registry_deadline);
+                        }
+                    }
+                }
             }
-            return Some((i, report));
+            self.launch(ready, registry_deadline);
         }
     }
 }

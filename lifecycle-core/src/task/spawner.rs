@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use tracing::Instrument;
 
-use super::supervisor::run_async;
+use super::supervisor::{TaskParts, run_async};
 use super::{Shutdown, TaskOutcome, TaskSpec};
 use crate::engine::{Engine, TaskEntry, lock};
 use crate::events::ServiceIndex;
@@ -86,17 +86,16 @@ impl<'a> TaskSpawner<'a> {
         let task = self.next_index();
         let node = self.engine.node(self.service);
         let span = tracing::info_span!("task", service = %node.name, task = %spec.name);
-        let live = self.engine.task_began();
-        let future = run_async(
-            live,
-            self.shutdown(),
-            task,
-            spec.schedule,
-            spec.cancel,
+        let live = self.engine.task_began(self.service);
+        let future = run_async(TaskParts {
+            shutdown: self.shutdown(),
             make,
-        );
-        // The entry (with the spec the task reads when a run fails) is in place before the
-        // task can run: the lock is held across the spawn.
+            task,
+            _tracked: node.tracker.token(),
+            _live: live,
+        });
+        // The entry (with the spec the task reads at its first poll and when a run fails) is
+        // in place before the task can run: the lock is held across the spawn.
         let mut tasks = lock(&node.tasks);
         // One erased future type for every task: tokio's task machinery is instantiated once,
         // in this crate, instead of once per task in the user's crate (derived-100 builds in
@@ -108,7 +107,7 @@ impl<'a> TaskSpawner<'a> {
         } else {
             Box::pin(future.instrument(span))
         };
-        let handle = tokio::spawn(node.tracker.track_future(erased));
+        let handle = tokio::spawn(erased);
         tasks.push(TaskEntry {
             spec,
             abort: handle.abort_handle(),

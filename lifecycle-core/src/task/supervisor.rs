@@ -199,82 +199,112 @@ impl Supervisor {
     }
 }
 
-pub(crate) async fn run_async<F, Fut>(
-    live: crate::engine::LiveTask,
-    mut shutdown: Shutdown,
-    task: u32,
-    schedule: Schedule,
-    cancel: Cancel,
-    mut make: F,
-) where
+/// What a background task owns for its whole life. One value, captured whole by the task's
+/// future (an `async fn`'s parameters would each be stored twice), dropped after every
+/// local of the task and field by field in this order, whether the task returns or is
+/// aborted: its tracker token and then its live count come last, so the tracker counts the
+/// task until everything else of it is gone, and when its service's live count reaches zero
+/// the tracker no longer counts it either (see `engine::quiet`).
+pub(crate) struct TaskParts<F> {
+    pub(crate) shutdown: Shutdown,
+    pub(crate) make: F,
+    pub(crate) task: u32,
+    pub(crate) _tracked: tokio_util::task::task_tracker::TaskTrackerToken,
+    pub(crate) _live: crate::engine::LiveTask,
+}
+
+/// One background task.
+pub(crate) fn run_async<F, Fut>(parts: TaskParts<F>) -> impl Future<Output = ()> + Send + 'static
+where
     F: FnMut(Shutdown) -> Fut + Send + 'static,
     Fut: Future + Send + 'static,
     Fut::Output: TaskOutcome,
 {
-    let _live = live;
-    let mut ticker = ticker(schedule);
-    let mut sup = Supervisor::new(task, schedule);
-    // Each run's named children hang under this task (a child failure can fail the run).
-    shutdown.set_task(task);
-    let token = shutdown.token();
-    loop {
-        if let Some(ticker) = &mut ticker {
-            tokio::select! {
-                biased;
-                () = token.cancelled() => return,
-                _ = ticker.tick() => {}
-            }
-        } else if token.is_cancelled() {
-            return;
-        }
-        if sup.in_backoff {
-            sup.in_backoff = false;
+    let mut parts = parts;
+    async move {
+        // Used through this borrow only, so the future captures `parts` whole.
+        let TaskParts {
+            shutdown,
+            make,
+            task,
+            ..
+        } = &mut parts;
+        let task = *task;
+        // Read from the task's entry, once: a parameter would be kept for the task's whole life.
+        let (schedule, cancel) = {
             let node = shutdown.engine().node(shutdown.index());
-            node.update_task(task, |r| r.state = super::TaskState::Running);
-        }
-        let started = Instant::now();
-        let run = AssertUnwindSafe(make(shutdown.clone()))
-            .map(TaskOutcome::into_task_result)
-            .catch_unwind();
-        // A child failure propagated to this task fails the run (the run is dropped).
-        // Polled in place, with no state of its own: every task's future stays as small.
-        let mut run = std::pin::pin!(run);
-        let shutdown_ref = &shutdown;
-        let run = std::future::poll_fn(move |cx| {
-            poll_task_run(run.as_mut(), cx, shutdown_ref)
-                .map(|run| run.unwrap_or_else(|failure| Ok(Err(Box::new(failure) as BoxError))))
-        });
-        let outcome = match cancel {
-            Cancel::Cooperative => run.await,
-            Cancel::Drop => tokio::select! {
-                biased;
-                () = token.cancelled() => return,
-                outcome = run => outcome,
-            },
+            let tasks = lock(&node.tasks);
+            let spec = &tasks[task as usize].spec;
+            (spec.schedule, spec.cancel)
         };
-        if !matches!(outcome, Ok(Ok(()))) {
-            // The failed run's children are stopped; the next run starts a fresh subtree.
-            shutdown.children().retire_task_root(task);
-        }
-        match sup.after_run(&shutdown, outcome, started) {
-            Step::Next => {
-                if ticker.is_none() {
-                    tokio::task::yield_now().await;
+        let mut ticker = ticker(schedule);
+        let mut sup = Supervisor::new(task, schedule);
+        // Each run's named children hang under this task (a child failure can fail the run).
+        shutdown.set_task(task);
+        let shutdown: &Shutdown = shutdown;
+        let token = shutdown.token();
+        // One wait for the whole life of the task (as a hand-written loop pins one): it
+        // registers with the token once, not once per tick.
+        let cancelled = token.cancelled();
+        let mut cancelled = std::pin::pin!(cancelled);
+        loop {
+            if let Some(ticker) = &mut ticker {
+                tokio::select! {
+                    biased;
+                    () = &mut cancelled => return,
+                    _ = ticker.tick() => {}
                 }
+            } else if token.is_cancelled() {
+                return;
             }
-            // A periodic task's next tick is simply moved; others sleep (boxed: cold path).
-            Step::SleepThenRun(delay) => match &mut ticker {
-                Some(ticker) => ticker.reset_after(delay),
-                None => {
-                    let backoff = Box::pin(tokio::time::sleep(delay));
-                    tokio::select! {
-                        biased;
-                        () = token.cancelled() => return,
-                        () = backoff => {}
+            if sup.in_backoff {
+                sup.in_backoff = false;
+                let node = shutdown.engine().node(shutdown.index());
+                node.update_task(task, |r| r.state = super::TaskState::Running);
+            }
+            let started = Instant::now();
+            let run = AssertUnwindSafe(make(shutdown.clone()))
+                .map(TaskOutcome::into_task_result)
+                .catch_unwind();
+            // A child failure propagated to this task fails the run (the run is dropped).
+            // Polled in place, with no state of its own: every task's future stays as small.
+            let mut run = std::pin::pin!(run);
+            let run = std::future::poll_fn(move |cx| {
+                poll_task_run(run.as_mut(), cx, shutdown)
+                    .map(|run| run.unwrap_or_else(|failure| Ok(Err(Box::new(failure) as BoxError))))
+            });
+            let outcome = match cancel {
+                Cancel::Cooperative => run.await,
+                Cancel::Drop => tokio::select! {
+                    biased;
+                    () = &mut cancelled => return,
+                    outcome = run => outcome,
+                },
+            };
+            if !matches!(outcome, Ok(Ok(()))) {
+                // The failed run's children are stopped; the next run starts a fresh subtree.
+                shutdown.children().retire_task_root(task);
+            }
+            match sup.after_run(shutdown, outcome, started) {
+                Step::Next => {
+                    if ticker.is_none() {
+                        tokio::task::yield_now().await;
                     }
                 }
-            },
-            Step::Exit => return,
+                // A periodic task's next tick is simply moved; others sleep (boxed: cold path).
+                Step::SleepThenRun(delay) => match &mut ticker {
+                    Some(ticker) => ticker.reset_after(delay),
+                    None => {
+                        let backoff = Box::pin(tokio::time::sleep(delay));
+                        tokio::select! {
+                            biased;
+                            () = &mut cancelled => return,
+                            () = backoff => {}
+                        }
+                    }
+                },
+                Step::Exit => return,
+            }
         }
     }
 }
