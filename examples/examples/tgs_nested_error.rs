@@ -19,12 +19,13 @@ struct Subsys1 {}
 impl Subsys1 {
     #[background_task]
     async fn run(&self, shutdown: Shutdown) -> anyhow::Result<()> {
+        // Printed before the child exists: on the multi-thread runtime the child may run at once.
+        println!("Subsystem1 started.");
         shutdown.spawn_child("Subsys2", ChildPolicy::Propagate, |_| async {
             println!("Subsystem2 started.");
             sleep(Duration::from_millis(500)).await;
             Err::<(), _>(anyhow::anyhow!("Subsystem2 failed intentionally."))
         });
-        println!("Subsystem1 started.");
         shutdown.cancelled().await;
         Ok(())
     }
