@@ -2,6 +2,8 @@
 //! dependents, the service-level restart policy, stops requested from inside with a reason,
 //! reload, per-task status. All on virtual time, with closure-built services.
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -1056,22 +1058,9 @@ fn restart_dag() -> impl proptest::strategy::Strategy<Value = (Vec<(Vec<usize>, 
 }
 
 fn check_restart(spec: Vec<(Vec<usize>, u64, u64)>, target: usize) {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let runtime = common::paused_runtime();
     let n = spec.len();
-    let deps: Vec<Vec<usize>> = spec
-        .iter()
-        .enumerate()
-        .map(|(i, (d, _, _))| {
-            let mut d: Vec<usize> = d.iter().copied().filter(|&x| x < i).collect();
-            d.sort_unstable();
-            d.dedup();
-            d
-        })
-        .collect();
+    let deps = common::acyclic_deps(&spec);
     // The transitive dependents of `target`, computed here independently of the engine.
     let mut in_set = vec![false; n];
     in_set[target] = true;

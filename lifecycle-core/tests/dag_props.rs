@@ -60,22 +60,9 @@ fn check(
     spec: Vec<(Vec<usize>, Fault, u64)>,
     drop_caller_after: Option<u64>,
 ) -> Result<(), TestCaseError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .start_paused(true)
-        .build()
-        .unwrap();
+    let runtime = common::paused_runtime();
     let n = spec.len();
-    let deps: Vec<Vec<usize>> = spec
-        .iter()
-        .enumerate()
-        .map(|(i, (d, _, _))| {
-            let mut d: Vec<usize> = d.iter().copied().filter(|&x| x < i).collect();
-            d.sort_unstable();
-            d.dedup();
-            d
-        })
-        .collect();
+    let deps = common::acyclic_deps(&spec);
     let states = Arc::new(Mutex::new(vec![State::New; n]));
     // When each service entered Stopping (virtual time), to check its own deadline.
     let stopping_at = Arc::new(Mutex::new(vec![None::<tokio::time::Instant>; n]));

@@ -137,3 +137,27 @@ impl Service for Probe {
         }
     }
 }
+
+/// A current-thread runtime on paused (virtual) time, for tests that drive it themselves
+/// (property tests run one per case).
+pub fn paused_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .start_paused(true)
+        .build()
+        .expect("runtime")
+}
+
+/// The dependencies of a random graph spec (one `(dependencies, …)` per service), made a
+/// DAG: each service depends only on services before it, sorted, without repeats.
+pub fn acyclic_deps<A, B>(spec: &[(Vec<usize>, A, B)]) -> Vec<Vec<usize>> {
+    spec.iter()
+        .enumerate()
+        .map(|(i, (d, _, _))| {
+            let mut d: Vec<usize> = d.iter().copied().filter(|&x| x < i).collect();
+            d.sort_unstable();
+            d.dedup();
+            d
+        })
+        .collect()
+}
