@@ -88,13 +88,13 @@ fn free_height(y: f64, rows: usize) -> f64 {
     if offset < 0.0 {
         return y;
     }
-    let row = (offset / pitch).floor();
-    let inside = offset - row * pitch;
-    if row as usize >= rows || inside > NODE_HEIGHT {
+    let row = (offset / pitch).floor() as usize;
+    let top = row_top(row);
+    if row >= rows || y - top > NODE_HEIGHT {
         return y;
     }
-    let above = MARGIN + row * pitch - ROW_GAP / 2.0;
-    let below = MARGIN + row * pitch + NODE_HEIGHT + ROW_GAP / 2.0;
+    let above = top - ROW_GAP / 2.0;
+    let below = top + NODE_HEIGHT + ROW_GAP / 2.0;
     if y - above <= below - y { above } else { below }
 }
 
