@@ -174,7 +174,12 @@ impl<'e> StopScheduler<'e> {
 
     /// Whether no stop is in flight and no finished one waits to be handed out.
     pub(crate) fn is_idle(&self) -> bool {
-        self.in_flight.is_empty() && self.quiet_pending == 0 && self.finished.is_empty()
+        self.none_running() && self.finished.is_empty()
+    }
+
+    /// Whether no full stop is in flight and no hook-less stop waits for its last task.
+    fn none_running(&self) -> bool {
+        self.in_flight.is_empty() && self.quiet_pending == 0
     }
 
     /// A stop that finished and was not handed out yet: what [`next`](Self::next) would
@@ -340,14 +345,14 @@ impl<'e> StopScheduler<'e> {
         registry_deadline: Instant,
     ) -> Option<(ServiceIndex, StopReport)> {
         loop {
+            let none_running = self.none_running();
+            if none_running {
+                self.deadlines.clear();
+            }
             if let Some(finished) = self.finished.pop_front() {
-                if self.in_flight.is_empty() && self.quiet_pending == 0 {
-                    self.deadlines.clear();
-                }
                 return Some(finished);
             }
-            if self.in_flight.is_empty() && self.quiet_pending == 0 {
-                self.deadlines.clear();
+            if none_running {
                 return None;
             }
             let engine = self.engine;
