@@ -419,11 +419,22 @@ async fn a_dependency_is_released_the_moment_its_dependent_finished_stopping() {
 
 #[tokio::test(start_paused = true)]
 async fn a_task_error_and_a_panic_during_stop_are_in_the_report_with_their_values() {
+    errors_and_panics_during_stop_are_reported::<true>().await;
+}
+
+// The same without stop hooks: each service's last task hands its stop over (no stop future
+// of its own), after recording its failure.
+#[tokio::test(start_paused = true)]
+async fn without_stop_hooks_a_task_error_and_a_panic_during_stop_are_in_the_report_too() {
+    errors_and_panics_during_stop_are_reported::<false>().await;
+}
+
+async fn errors_and_panics_during_stop_are_reported<const HOOKS: bool>() {
     let mut registry = DynRegistry::new();
     registry.add_named(
         "errs",
         Arc::new(
-            Svc::<true>::new().task(TaskSpec::new("flush"), |shutdown| async move {
+            Svc::<HOOKS>::new().task(TaskSpec::new("flush"), |shutdown| async move {
                 shutdown.cancelled().await;
                 Err(DiskFull("/data").into())
             }),
@@ -432,7 +443,7 @@ async fn a_task_error_and_a_panic_during_stop_are_in_the_report_with_their_value
     registry.add_named(
         "panics",
         Arc::new(
-            Svc::<true>::new().task(TaskSpec::new("drain"), |shutdown| async move {
+            Svc::<HOOKS>::new().task(TaskSpec::new("drain"), |shutdown| async move {
                 shutdown.cancelled().await;
                 panic!("drain broke");
             }),
