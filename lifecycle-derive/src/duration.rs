@@ -145,6 +145,30 @@ impl DurationLit {
         }
     }
 
+    /// `backoff` and `max_backoff` (a service's or a task's), each checked to be non-zero,
+    /// and the cap checked not to be below the base (an error at `max_backoff`). Each is
+    /// `None` where an error was pushed.
+    pub(crate) fn checked_backoffs(
+        backoff: Option<Self>,
+        max_backoff: Option<Self>,
+        errors: &mut darling::error::Accumulator,
+    ) -> (Option<Self>, Option<Self>) {
+        let backoff = backoff.and_then(|b| errors.handle(b.non_zero("backoff")));
+        let max_backoff = max_backoff.and_then(|b| errors.handle(b.non_zero("max_backoff")));
+        if let (Some(base), Some(max)) = (backoff, max_backoff)
+            && max.value < base.value
+        {
+            errors.push(
+                darling::Error::custom(format!(
+                    "`max_backoff` ({:?}) is smaller than `backoff` ({:?}): the cap must be at least the base delay",
+                    max.value, base.value
+                ))
+                .with_span(&max.span),
+            );
+        }
+        (backoff, max_backoff)
+    }
+
     /// `::core::time::Duration::from_…(n)`, readable in expanded code.
     pub(crate) fn to_tokens(self) -> TokenStream {
         duration_tokens(self.value)

@@ -11,7 +11,7 @@ use crate::common::{
     SERVICE_KEYS, TASK_KEYS, crate_path, is_attr, marker, nested_items, parse_lenient,
     without_foreign_keys,
 };
-use crate::duration::duration_tokens;
+use crate::duration::{DurationLit, duration_tokens};
 
 /// A `#[derive(Service)]` struct.
 pub(crate) struct ServiceModel {
@@ -226,23 +226,8 @@ fn restart_options(
     let within = attr
         .within
         .and_then(|w| errors.handle(w.non_zero("within")));
-    let backoff = attr
-        .backoff
-        .and_then(|b| errors.handle(b.non_zero("backoff")));
-    let max_backoff = attr
-        .max_backoff
-        .and_then(|b| errors.handle(b.non_zero("max_backoff")));
-    if let (Some(base), Some(max)) = (backoff, max_backoff)
-        && max.value < base.value
-    {
-        errors.push(
-            darling::Error::custom(format!(
-                "`max_backoff` ({:?}) is smaller than `backoff` ({:?}): the cap must be at least the base delay",
-                max.value, base.value
-            ))
-            .with_span(&max.span),
-        );
-    }
+    let (backoff, max_backoff) =
+        DurationLit::checked_backoffs(attr.backoff, attr.max_backoff, errors);
     if !on_failure {
         let keys = [
             ("max_restarts", attr.max_restarts.map(|c| c.span)),

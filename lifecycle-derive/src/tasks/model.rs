@@ -16,7 +16,7 @@ use super::attr::{RestartAttr, TaskAttr, TasksAttr};
 use crate::common::{
     SERVICE_KEYS, TASK_KEYS, crate_path, is_attr, nested_items, parse_lenient, without_foreign_keys,
 };
-use crate::duration::duration_tokens;
+use crate::duration::{DurationLit, duration_tokens};
 
 /// The attributes this macro consumes inside the block.
 const ROLES: [&str; 5] = [
@@ -768,23 +768,8 @@ fn spec(
         let within = duration_tokens(within.map_or(DEFAULT_WITHIN, |w| w.value));
         spec.extend(quote!(.max_restarts(#max, #within)));
     }
-    let backoff = options
-        .backoff
-        .and_then(|b| errors.handle(b.non_zero("backoff")));
-    let max_backoff = options
-        .max_backoff
-        .and_then(|b| errors.handle(b.non_zero("max_backoff")));
-    if let (Some(base), Some(max)) = (backoff, max_backoff)
-        && max.value < base.value
-    {
-        errors.push(
-            darling::Error::custom(format!(
-                "`max_backoff` ({:?}) is smaller than `backoff` ({:?}): the cap must be at least the base delay",
-                max.value, base.value
-            ))
-            .with_span(&max.span),
-        );
-    }
+    let (backoff, max_backoff) =
+        DurationLit::checked_backoffs(options.backoff, options.max_backoff, errors);
     if let Some(restart) = &options.restart
         && **restart == RestartAttr::Never
     {
